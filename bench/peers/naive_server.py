@@ -1,0 +1,80 @@
+"""Peer: the naive flask-sock broadcast, ``ws.send`` on each client in turn (flask-sock's clock.py pattern).
+
+Served by gunicorn gthread like Darkroom. The publisher thread serialises
+each event once and calls simple-websocket's blocking ``send`` for every
+subscriber from its own thread; this is the design Darkroom's hub replaces.
+
+Run by ``bench/fanout.py``: ``python bench/peers/naive_server.py --port P``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from flask import Flask, jsonify, request  # noqa: E402
+from flask_sock import ConnectionClosed, Sock  # noqa: E402
+
+import benchlib  # noqa: E402
+
+
+def create_app() -> Flask:
+    app = Flask(__name__)
+    sock = Sock(app)
+    subscribers: set = set()
+    lock = threading.Lock()
+
+    def emit(i: int) -> None:
+        text = benchlib.encode(benchlib.full_event(i))
+        with lock:
+            targets = list(subscribers)
+        for ws in targets:
+            try:
+                ws.send(text)
+            except ConnectionClosed:
+                with lock:
+                    subscribers.discard(ws)
+
+    @sock.route("/ws")
+    def ws_route(ws):
+        ws.send(benchlib.encode({"type": "connection_established", "timestamp": benchlib.iso_now()}))
+        try:
+            while True:
+                message = json.loads(ws.receive())
+                if message.get("type") == "subscribe" and benchlib.CHANNEL in message.get("channels", ()):
+                    ws.send(benchlib.encode({"type": "subscription_confirmed", "channels": [benchlib.CHANNEL]}))
+                    with lock:
+                        subscribers.add(ws)
+        finally:
+            with lock:
+                subscribers.discard(ws)
+
+    @app.get("/bench/health")
+    def health():
+        with lock:
+            return jsonify(clients=len(subscribers))
+
+    @app.post("/bench/burst")
+    def burst():
+        n, rate = benchlib.parse_burst_args(request.get_json(force=True))
+        benchlib.start_publisher(n, rate, emit)
+        return jsonify(started=n)
+
+    return app
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args()
+    benchlib.raise_nofile()
+    benchlib.serve_gunicorn(create_app, args.port)
+
+
+if __name__ == "__main__":
+    main()
