@@ -13,7 +13,7 @@ from typing import Optional, Sequence
 from flask import Flask
 
 import websocket_server
-from darkroom import errors, logs, security, serving
+from darkroom import errors, logs, pipeline, security, serving, web
 from darkroom.config import Config
 from darkroom.hub import Hub
 from darkroom.runtime import Runtime
@@ -32,6 +32,8 @@ def create_app(config: Optional[Config] = None, start: bool = True) -> Flask:
     errors.init_app(app)
     security.init_app(app, config)
     websocket_server.init_app(app, runtime.hub)
+    pipeline.init_app(app)
+    web.init_app(app)
     if start:
         runtime.start()
     return app
