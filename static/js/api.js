@@ -4,10 +4,11 @@
  */
 
 export class ApiError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, path) {
     super(message);
     this.status = status;
     this.code = code;
+    this.path = path;
   }
 }
 
@@ -26,7 +27,7 @@ async function request(method, path, body) {
   }
   if (!res.ok || (data && data.success === false)) {
     throw new ApiError(res.status, data && data.code,
-      (data && (data.error || data.message)) || `${method} ${path}: HTTP ${res.status}`);
+      (data && (data.error || data.message)) || `HTTP ${res.status}`, `${method} ${path}`);
   }
   return data;
 }
