@@ -219,7 +219,7 @@ CATALOGUE: tuple[EventType, ...] = (
     )),
     EventType("photo_rejected", "photos", "A person rejected a photo.", (
         _id("photo_id", "photo"), _id("session_id", "session"),
-        Field("reason", "string", max_length=1000, default=""),
+        Field("reason", "string", max_length=1000),
     )),
     # --- sessions -----------------------------------------------------------
     EventType("session_created", "sessions", "A session was created.", (
@@ -410,3 +410,7 @@ def markdown_table() -> str:
         der = ", ".join(f"`{d.field.name}`" for d in e.derived)
         rows.append(f"| `{e.name}` | `{e.channel}` | {req} | {opt} | {der} |")
     return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(markdown_table())
