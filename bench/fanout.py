@@ -1,0 +1,581 @@
+"""Fan-out benchmark: Darkroom's hub against Flask-SocketIO, `websockets` and naive flask-sock.
+
+Run by hand, never in the test suite::
+
+    python bench/fanout.py            # full run, about 4 minutes
+    python bench/fanout.py --quick    # shorter runs, about 2 minutes
+    python bench/fanout.py --only darkroom,websockets
+
+Method (that of ``shared/research/flask_sock.md`` section 2): each server runs
+in its own process pinned to core 0; the load client (``bench/loadclient.py``,
+a raw-frame asyncio client) runs in another process pinned to core 1. Every
+measurement starts a fresh server. A server-side thread (a loop task for
+`websockets`) publishes ~250 B JSON events on one channel, triggered over
+HTTP. Server CPU is the CPU time of the server's whole process tree (gunicorn
+master and worker, all threads) over the measurement, divided by the messages
+the client received. Latency is receive time minus the event's monotonic
+publish time, measured on one event in ten, and includes the client's own
+queueing. Memory is the RSS of the server's process tree with N idle,
+subscribed clients minus that of the same server after a 10-client warm-up.
+
+Results also go to ``bench/results/fanout-<time>.json`` (ignored by git).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import select
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import psutil
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+
+import benchlib  # noqa: E402
+
+log = logging.getLogger("darkroom.bench")
+PY = sys.executable
+SERVER_CORE, CLIENT_CORE = 0, 1
+START_TIMEOUT = 20.0
+SOCKETIO_PATH = "/socket.io/?EIO=4&transport=websocket"
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str
+    label: str
+    script: str
+    ws_path: str
+    proto: str
+    get_trigger: bool = False
+
+
+SPECS = {s.name: s for s in (
+    Spec("darkroom", "Darkroom hub (gthread)", "darkroom_server.py", "/ws", "json"),
+    Spec("socketio", "Flask-SocketIO threading (gthread)", "peers/socketio_server.py",
+         SOCKETIO_PATH, "socketio"),
+    Spec("websockets", "websockets asyncio broadcast()", "peers/websockets_server.py", "/", "json",
+         get_trigger=True),
+    Spec("naive", "flask-sock naive ws.send loop (gthread)", "peers/naive_server.py", "/ws", "json"),
+)}
+
+TARGETS = {
+    "burst100_vs_socketio": 4.0,
+    "burst100_vs_websockets": 1.5,
+    "steady_us": 10.0,
+    "idle_mb": 70.0,
+}
+
+
+@dataclass(frozen=True)
+class Plan:
+    burst_small: tuple[int, int]      # (clients, events)
+    burst_large: tuple[int, int]
+    steady: tuple[int, int, float]    # (clients, events/s, seconds)
+    idle_clients: int
+    idle_settle: float
+
+
+FULL = Plan((10, 10_000), (100, 2_000), (100, 100, 10.0), 1000, 3.0)
+QUICK = Plan((10, 3_000), (100, 600), (100, 100, 3.0), 1000, 1.5)
+
+
+def pin(core: int):
+    def preexec():
+        os.sched_setaffinity(0, {core})
+    return preexec
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Children:
+    """Every process the harness started, so they are all stopped on exit or Ctrl-C."""
+
+    def __init__(self):
+        self.procs: list[subprocess.Popen] = []
+
+    def spawn(self, args: list[str], core: int, **kw) -> subprocess.Popen:
+        proc = subprocess.Popen(args, preexec_fn=pin(core), start_new_session=True, **kw)
+        self.procs.append(proc)
+        return proc
+
+    def stop(self, proc: subprocess.Popen, grace: float = 5.0) -> None:
+        if proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(grace)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(grace)
+            except ProcessLookupError:
+                pass
+        for stream in (proc.stdin, proc.stdout):
+            if stream:
+                stream.close()
+        if proc in self.procs:
+            self.procs.remove(proc)
+
+    def stop_all(self) -> None:
+        for proc in list(self.procs):
+            self.stop(proc, grace=3.0)
+
+
+children = Children()
+
+
+class Server:
+    """One peer server process, with its process-tree CPU and RSS."""
+
+    def __init__(self, spec: Spec, tmp: Path):
+        self.spec = spec
+        self.port = free_port()
+        args = [PY, str(BENCH / spec.script), "--port", str(self.port)]
+        if spec.name == "darkroom":
+            args += ["--data-dir", tempfile.mkdtemp(prefix="darkroom-", dir=tmp)]
+        self.proc = children.spawn(args, SERVER_CORE, stdout=subprocess.DEVNULL)
+        self.root = psutil.Process(self.proc.pid)
+        self._wait_healthy()
+
+    def _wait_healthy(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.spec.name} exited with {self.proc.returncode}")
+            try:
+                self.clients()
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"{self.spec.name} did not answer within {START_TIMEOUT}s")
+
+    def _http(self, path: str, body: dict | None = None) -> dict:
+        url = f"http://127.0.0.1:{self.port}{path}"
+        headers = {"Origin": f"http://127.0.0.1:{self.port}"}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        with urllib.request.urlopen(urllib.request.Request(url, data, headers), timeout=10) as resp:
+            return json.loads(resp.read())
+
+    def clients(self) -> int:
+        return self._http("/bench/health")["clients"]
+
+    def burst(self, n: int, rate: float) -> None:
+        if self.spec.get_trigger:
+            self._http(f"/bench/burst?n={n}&rate={rate}")
+        else:
+            self._http("/bench/burst", {"n": n, "rate": rate})
+
+    def _tree(self) -> list[psutil.Process]:
+        return [self.root] + self.root.children(recursive=True)
+
+    def cpu(self) -> float:
+        total = 0.0
+        for p in self._tree():
+            with _gone_ok():
+                t = p.cpu_times()
+                total += t.user + t.system
+        return total
+
+    def rss(self) -> int:
+        total = 0
+        for p in self._tree():
+            with _gone_ok():
+                total += p.memory_info().rss
+        return total
+
+    def threads(self) -> int:
+        total = 0
+        for p in self._tree():
+            with _gone_ok():
+                total += p.num_threads()
+        return total
+
+    def stop(self) -> None:
+        children.stop(self.proc)
+
+
+class _gone_ok:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        return exc_type is not None and issubclass(exc_type, psutil.NoSuchProcess)
+
+
+class Load:
+    """One load-client process; talks JSON lines."""
+
+    def __init__(self, server: Server, clients: int, expect: int, sample_every: int,
+                 timeout: float, hold: float = 60.0):
+        spec = server.spec
+        args = [PY, str(BENCH / "loadclient.py"), "--port", str(server.port), "--path", spec.ws_path,
+                "--proto", spec.proto, "--clients", str(clients), "--expect", str(expect),
+                "--sample-every", str(sample_every), "--timeout", str(timeout), "--hold", str(hold)]
+        self.proc = children.spawn(args, CLIENT_CORE, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.fd = self.proc.stdout.fileno()
+        self.buf = b""
+
+    def read(self, key: str, timeout: float) -> dict:
+        """The next JSON line holding ``key``; raw reads, so no line hides in a buffer."""
+        deadline = time.monotonic() + timeout
+        while True:
+            while b"\n" in self.buf:
+                line, self.buf = self.buf.split(b"\n", 1)
+                msg = json.loads(line)
+                if "error" in msg:
+                    raise RuntimeError(f"load client: {msg['error']}")
+                if key in msg:
+                    return msg
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"load client: no {key!r} within {timeout:.0f}s")
+            ready, _, _ = select.select([self.fd], [], [], left)
+            if ready:
+                chunk = os.read(self.fd, 65536)
+                if not chunk:
+                    raise RuntimeError(f"load client exited ({self.proc.wait(5)}) before {key!r}")
+                self.buf += chunk
+
+    def release(self) -> None:
+        self.proc.stdin.write(b"quit\n")
+        self.proc.stdin.flush()
+
+    def stop(self) -> None:
+        children.stop(self.proc)
+
+
+def measure_burst(spec: Spec, tmp: Path, clients: int, events: int) -> dict:
+    server = Server(spec, tmp)
+    try:
+        load = Load(server, clients, events, sample_every=1000, timeout=120.0)
+        try:
+            load.read("ready", 60)
+            cpu0 = server.cpu()
+            server.burst(events, 0)
+            res = load.read("result", 130)["result"]
+            cpu = server.cpu() - cpu0
+        finally:
+            load.stop()
+    finally:
+        server.stop()
+    span = res["last_receive"] - res["first_publish"] if res["delivered"] else 0
+    return {
+        "deliveries_per_s": res["delivered"] / span if span > 0 else 0.0,
+        "server_us_per_delivery": cpu / res["delivered"] * 1e6 if res["delivered"] else None,
+        "expected": clients * events,
+        **res,
+    }
+
+
+def measure_steady(spec: Spec, tmp: Path, clients: int, rate: int, seconds: float) -> dict:
+    events = int(rate * seconds)
+    server = Server(spec, tmp)
+    try:
+        load = Load(server, clients, events, sample_every=10, timeout=seconds + 60)
+        try:
+            load.read("ready", 60)
+            cpu0 = server.cpu()
+            server.burst(events, rate)
+            res = load.read("result", seconds + 70)["result"]
+            cpu = server.cpu() - cpu0
+        finally:
+            load.stop()
+    finally:
+        server.stop()
+    return {
+        "server_us_per_delivery": cpu / res["delivered"] * 1e6 if res["delivered"] else None,
+        "server_cpu_s": cpu,
+        "expected": clients * events,
+        **res,
+    }
+
+
+def measure_idle(spec: Spec, tmp: Path, clients: int, settle: float) -> dict:
+    server = Server(spec, tmp)
+    try:
+        warm = Load(server, 10, 0, 1, timeout=10, hold=0.2)
+        try:
+            warm.read("result", 30)
+        finally:
+            warm.stop()
+        _wait_clients(server, 0)
+        time.sleep(settle)
+        base_rss, base_threads = server.rss(), server.threads()
+        load = Load(server, clients, 0, 1, timeout=10, hold=120)
+        try:
+            ready = load.read("ready", 90)
+            _wait_clients(server, clients)
+            time.sleep(settle)
+            rss, threads, seen = server.rss(), server.threads(), server.clients()
+            load.release()
+            res = load.read("result", 30)["result"]
+        finally:
+            load.stop()
+    finally:
+        server.stop()
+    grown = rss - base_rss
+    return {
+        "clients": seen,
+        "connect_s": ready["connect_s"],
+        "base_rss_mb": base_rss / 2**20,
+        "rss_above_empty_mb": grown / 2**20,
+        "kb_per_conn": grown / 1024 / clients,
+        "threads_base": base_threads,
+        "threads": threads,
+        "close_codes": res["close_codes"],
+        "lost": res["lost"],
+    }
+
+
+def _wait_clients(server: Server, n: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while server.clients() != n and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+# --- reporting -------------------------------------------------------------------------
+
+def versions() -> str:
+    names = ["flask", "flask-sock", "simple-websocket", "wsproto", "gunicorn", "flask-socketio",
+             "python-socketio", "python-engineio", "websockets", "psutil"]
+    out = []
+    for name in names:
+        try:
+            out.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            out.append(f"{name} (missing)")
+    return ", ".join(out)
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def conditions(plan: Plan, quick: bool) -> list[str]:
+    (c1, e1), (c2, e2), (sc, sr, ss) = plan.burst_small, plan.burst_large, plan.steady
+    return [
+        f"Machine: {cpu_model()}, {psutil.cpu_count()} cores online, "
+        f"{psutil.virtual_memory().total / 2**30:.0f} GB RAM, {platform.system()} {platform.release()}",
+        f"Python {platform.python_version()}; {versions()}",
+        f"Pinning: every server process (all threads) on core {SERVER_CORE}; load client on core {CLIENT_CORE} "
+        f"(sched_setaffinity); 127.0.0.1 only; a fresh server per measurement",
+        f"Events: ~{_payload_guess()} B JSON (type, timestamp, channel, seq, t, i, pad) on one channel; "
+        "no permessage-deflate; raw-frame asyncio client (parses first event + 1 in k)",
+        f"Workloads{' (--quick)' if quick else ''}: burst {c1} clients x {e1:,} events and {c2} x {e2:,} "
+        f"(as fast as the server goes); steady {sc} clients x {sr} ev/s for {ss:.0f} s "
+        f"(CPU = server process tree CPU / deliveries; latency sampled 1 in 10); "
+        f"{plan.idle_clients} idle subscribed clients, RSS held {plan.idle_settle:.1f} s, "
+        "minus RSS after a 10-client warm-up",
+    ]
+
+
+def _payload_guess() -> int:
+    return len(benchlib.encode(benchlib.full_event(0)))
+
+
+def fmt(value, spec: str = ",.0f", suffix: str = "") -> str:
+    return "-" if value is None else f"{value:{spec}}{suffix}"
+
+
+def flag(run: dict | None) -> str:
+    """A mark for a run that lost messages, timed out or had connections closed."""
+    if not run:
+        return ""
+    bad = run.get("timed_out") or run.get("close_codes") or run.get("lost") or (
+        "expected" in run and run.get("delivered") != run["expected"])
+    return "!" if bad else ""
+
+
+def table(rows: list[list[str]]) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = []
+    for n, row in enumerate(rows):
+        lines.append("| " + " | ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                                       for i, (c, w) in enumerate(zip(row, widths))) + " |")
+        if n == 0:
+            lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    return "\n".join(lines)
+
+
+def metrics(r: dict) -> dict:
+    s = r.get("steady") or {}
+    i = r.get("idle") or {}
+    return {
+        "b10": (r.get("burst_small") or {}).get("deliveries_per_s"),
+        "b100": (r.get("burst_large") or {}).get("deliveries_per_s"),
+        "b100cpu": (r.get("burst_large") or {}).get("server_us_per_delivery"),
+        "us": s.get("server_us_per_delivery"),
+        "p50": s.get("p50_ms"),
+        "p99": s.get("p99_ms"),
+        "mb": i.get("rss_above_empty_mb"),
+        "kb": i.get("kb_per_conn"),
+        "thr": i.get("threads"),
+    }
+
+
+HIGHER_IS_BETTER = {"b10", "b100"}
+
+
+def ratio(ours, theirs, key):
+    if ours is None or theirs is None or ours <= 0 or theirs <= 0:
+        return None
+    return ours / theirs if key in HIGHER_IS_BETTER else theirs / ours
+
+
+def report(results: dict, plan: Plan) -> str:
+    (c1, e1), (c2, e2), (sc, sr, _) = plan.burst_small, plan.burst_large, plan.steady
+    head = ["server", f"burst {c1}x{e1 // 1000}k deliv/s", f"burst {c2}x{e2 // 1000 or e2}"
+            f"{'k' if e2 >= 1000 else ''} deliv/s", f"burst {c2}: us/deliv",
+            f"{sc}x{sr}/s: us/deliv", "p50 ms", "p99 ms", f"{plan.idle_clients} idle: MB",
+            "KB/conn", "threads"]
+    rows = [head]
+    for name, r in results.items():
+        m = metrics(r)
+        rows.append([
+            SPECS[name].label,
+            fmt(m["b10"]) + flag(r.get("burst_small")),
+            fmt(m["b100"]) + flag(r.get("burst_large")),
+            fmt(m["b100cpu"], ".1f"),
+            fmt(m["us"], ".1f") + flag(r.get("steady")),
+            fmt(m["p50"], ".2f"), fmt(m["p99"], ".2f"),
+            fmt(m["mb"], ".1f") + flag(r.get("idle")), fmt(m["kb"], ".0f"), fmt(m["thr"], ",d"),
+        ])
+    out = [table(rows), "(! = a run lost messages, timed out, or saw connections closed: see the JSON)"]
+
+    refs = [n for n in ("socketio", "websockets") if n in results]
+    if refs:
+        keys = ["b10", "b100", "b100cpu", "us", "p50", "p99", "mb"]
+        rrows = [["server vs " + " / ".join(SPECS[n].name for n in refs)] + head[1:8]]
+        for name, r in results.items():
+            m = metrics(r)
+            cells = [SPECS[name].label]
+            for key in keys:
+                parts = [ratio(m[key], metrics(results[ref])[key], key) for ref in refs]
+                cells.append(" / ".join(fmt(p, ".2f", "x") for p in parts))
+            rrows.append(cells)
+        out += ["", "Ratios (>1x means better than the reference: more deliveries/s, or less CPU, "
+                "latency, memory):", table(rrows)]
+
+    if "darkroom" in results:
+        m = metrics(results["darkroom"])
+        sio = metrics(results["socketio"])["b100"] if "socketio" in results else None
+        wsk = metrics(results["websockets"])["b100"] if "websockets" in results else None
+        checks = [
+            (f"deliveries/s at {c2} clients >= {TARGETS['burst100_vs_socketio']:.1f}x Flask-SocketIO",
+             ratio(m["b100"], sio, "b100"), TARGETS["burst100_vs_socketio"], "x", True),
+            (f"deliveries/s at {c2} clients >= {TARGETS['burst100_vs_websockets']:.1f}x websockets",
+             ratio(m["b100"], wsk, "b100"), TARGETS["burst100_vs_websockets"], "x", True),
+            (f"server CPU at {sc} clients x {sr} ev/s <= {TARGETS['steady_us']:.0f} us/delivery",
+             m["us"], TARGETS["steady_us"], " us", False),
+            (f"{plan.idle_clients} idle clients < {TARGETS['idle_mb']:.0f} MB above the empty server",
+             m["mb"], TARGETS["idle_mb"], " MB", False),
+        ]
+        out += ["", "Targets (Darkroom):"]
+        for text, value, target, unit, higher in checks:
+            if value is None:
+                verdict = "not measured"
+            else:
+                ok = value >= target if higher else value <= target
+                verdict = f"{value:.2f}{unit} {'PASS' if ok else 'MISS'}"
+            out.append(f"  {text}: {verdict}")
+    return "\n".join(out)
+
+
+# --- main ------------------------------------------------------------------------------
+
+def run(names: list[str], plan: Plan, tmp: Path) -> dict:
+    """Workload by workload, every server in turn, so drift hits all servers alike."""
+    results: dict = {n: {} for n in names}
+    steps = [
+        ("burst_small", lambda s: measure_burst(s, tmp, *plan.burst_small)),
+        ("burst_large", lambda s: measure_burst(s, tmp, *plan.burst_large)),
+        ("steady", lambda s: measure_steady(s, tmp, *plan.steady)),
+        ("idle", lambda s: measure_idle(s, tmp, plan.idle_clients, plan.idle_settle)),
+    ]
+    for step, fn in steps:
+        for name in names:
+            t0 = time.monotonic()
+            try:
+                results[name][step] = fn(SPECS[name])
+                summary = {k: v for k, v in results[name][step].items()
+                           if k in ("deliveries_per_s", "server_us_per_delivery", "p50_ms", "p99_ms",
+                                    "rss_above_empty_mb", "delivered", "client_cpu_s")}
+            except (RuntimeError, TimeoutError, OSError) as exc:
+                results[name][step] = {"error": str(exc)}
+                summary = {"error": str(exc)}
+            print(f"  {step:<11} {name:<10} {time.monotonic() - t0:5.1f} s  "
+                  + ", ".join(f"{k}={v:,.2f}" if isinstance(v, float) else f"{k}={v}"
+                              for k, v in summary.items()), flush=True)
+    return results
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="shorter runs")
+    p.add_argument("--only", default=",".join(SPECS), help="comma-separated: " + ",".join(SPECS))
+    args = p.parse_args(argv)
+    names = [n.strip() for n in args.only.split(",") if n.strip()]
+    unknown = [n for n in names if n not in SPECS]
+    if unknown:
+        p.error(f"unknown server(s): {', '.join(unknown)}")
+    if len(os.sched_getaffinity(0)) < 2:
+        p.error("needs 2 cores: the server and the load client each get one")
+    logging.basicConfig(level=logging.WARNING)
+    benchlib.raise_nofile()
+    os.sched_setaffinity(0, {CLIENT_CORE})
+    plan = QUICK if args.quick else FULL
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+    print("Conditions:")
+    for line in conditions(plan, args.quick):
+        print("  " + line)
+    print("Runs:", flush=True)
+    started = time.time()
+    with tempfile.TemporaryDirectory(prefix="fanout-") as tmp:
+        try:
+            results = run(names, plan, Path(tmp))
+        finally:
+            children.stop_all()
+    print()
+    print(report(results, plan))
+    out_dir = BENCH / "results"
+    out_dir.mkdir(exist_ok=True)
+    out = out_dir / time.strftime("fanout-%Y%m%d-%H%M%S.json", time.gmtime(started))
+    out.write_text(json.dumps({"conditions": conditions(plan, args.quick), "quick": args.quick,
+                               "results": results}, indent=1))
+    print(f"\nRaw results: {out.relative_to(BENCH.parent)}")
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        children.stop_all()
+        sys.exit(130)
