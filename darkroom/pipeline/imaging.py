@@ -7,10 +7,12 @@ readable photo" (the user's problem: 422) from a bug (ours).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import os
 import struct
+import tempfile
 import warnings
 from datetime import datetime
 from pathlib import Path
@@ -106,9 +108,15 @@ def save_jpeg(rgb: np.ndarray, path: str | os.PathLike, max_edge: Optional[int] 
     data = encode(rgb, "jpeg", quality=quality, max_edge=max_edge)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fp:
+            fp.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
     return len(data)
 
 
@@ -235,3 +243,21 @@ def _normalise(tags: dict[int, Any]) -> dict[str, Any]:
         except ValueError:
             pass
     return out
+
+
+def dimensions(path: str | os.PathLike, fallback: np.ndarray) -> tuple[int, int]:
+    """Full-size (width, height) of a photo without decoding it, upright."""
+    fmt = file_format(path)
+    try:
+        if fmt is not None and is_raw(fmt):
+            import rawpy
+
+            with rawpy.imread(os.fspath(path)) as raw:
+                w, h = raw.sizes.width, raw.sizes.height
+                return (h, w) if raw.sizes.flip in (5, 6) else (w, h)
+        with Image.open(path) as img:
+            w, h = img.size
+            orientation = img.getexif().get(0x0112, 1)
+            return (h, w) if orientation in (5, 6, 7, 8) else (w, h)
+    except Exception:  # the preview already decoded; its size is a fair answer
+        return int(fallback.shape[1]), int(fallback.shape[0])
