@@ -111,6 +111,26 @@ class EventType:
     description: str
     fields: tuple[Field, ...]
     derived: tuple[Derived, ...] = field(default_factory=tuple)
+    # A state event: the latest one per key (these fields) is the current state,
+    # so the hub may coalesce superseded ones (keeping the first and last of
+    # every ``phase``) and replays the latest on ``subscribe`` with a snapshot.
+    state_key: Optional[tuple[str, ...]] = None
+    phase: Optional[str] = None
+    # A terminal event ends the state of (event name, key field) for its key.
+    ends: Optional[tuple[str, str]] = None
+
+    def key(self, payload: Mapping[str, Any]) -> Optional[tuple]:
+        """The state this event sets, or None for an event that is not state."""
+        if self.state_key is None:
+            return None
+        return (self.name, *(payload.get(f) for f in self.state_key))
+
+    def ended_key(self, payload: Mapping[str, Any]) -> Optional[tuple]:
+        """The state this terminal event ends, if any."""
+        if self.ends is None:
+            return None
+        name, key_field = self.ends
+        return (name, payload.get(key_field))
 
     def build(self, args: Mapping[str, Any]) -> dict:
         """Validate ``args`` (already bound to fields) and return the event payload."""
@@ -185,16 +205,16 @@ CATALOGUE: tuple[EventType, ...] = (
         Field("progress", "number", description="percent done, 0-100", minimum=0, maximum=100),
         Field("message", "string", False, "what the job is doing, for people", default=""),
         _id("photo_id", "photo", required=False),
-    )),
+    ), state_key=("job_id",), phase="stage"),
     EventType("job_completed", "jobs", "A job finished.", (
         _JOB_ID, _id("photo_id", "photo"),
         Field("result", "object", description="output paths, sizes and timings"),
-    )),
+    ), ends=("job_progress", "job_id")),
     EventType("job_failed", "jobs", "A job failed.", (
         _JOB_ID, _id("photo_id", "photo"),
         Field("error_message", "string"),
         Field("error_details", "object", False),
-    )),
+    ), ends=("job_progress", "job_id")),
     # --- photos -------------------------------------------------------------
     EventType("photo_imported", "photos", "A photo was imported.", (
         _id("photo_id", "photo"), _id("session_id", "session"),
@@ -235,7 +255,7 @@ CATALOGUE: tuple[EventType, ...] = (
     ), (
         Derived(Field("progress_percent", "number", description="0-100, 2 places"),
                 lambda p: _percent(p["processed_photos"], p["total_photos"])),
-    )),
+    ), state_key=("session_id",), phase="status"),
     EventType("session_completed", "sessions", "Every photo of a session is decided.", (
         _id("session_id", "session"),
         Field("total_photos", "integer", minimum=0),
@@ -244,12 +264,12 @@ CATALOGUE: tuple[EventType, ...] = (
     ), (
         Derived(Field("approval_rate", "number", description="0-100, 2 places"),
                 lambda p: _percent(p["approved_photos"], p["total_photos"])),
-    )),
+    ), ends=("session_updated", "session_id")),
     # --- system -------------------------------------------------------------
     EventType("system_status", "system", "Periodic status of the machine and pipeline.", (
         Field("status", "string"),
         Field("details", "object"),
-    )),
+    ), state_key=()),
     EventType("resource_warning", "system", "A resource crossed its threshold.", (
         Field("resource_type", "string"),
         Field("current_value", "number"),
@@ -272,7 +292,7 @@ CATALOGUE: tuple[EventType, ...] = (
     ), (
         Derived(Field("total", "integer", description="sum of the four counts", minimum=0),
                 lambda p: p["pending"] + p["processing"] + p["completed"] + p["failed"]),
-    )),
+    ), state_key=()),
     EventType("priority_changed", "queue", "A job's priority was changed.", (
         _JOB_ID,
         Field("old_priority", "integer", minimum=1, maximum=10),
@@ -283,7 +303,7 @@ CATALOGUE: tuple[EventType, ...] = (
     EventType("approval_queue_updated", "approval", "The approval queue changed.", (
         Field("queue_count", "integer", minimum=0),
         _id("session_id", "session", required=False),
-    )),
+    ), state_key=("session_id",)),
     # --- export -------------------------------------------------------------
     EventType("export_started", "export", "An export of a photo started.", (
         _id("photo_id", "photo"),

@@ -9,6 +9,7 @@ forgets it and releases its socket and reader thread.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 
@@ -32,6 +33,8 @@ _SERVER_TYPES = frozenset({"connection_established", "registration_confirmed",
                            "subscription_confirmed", "unsubscription_confirmed", "pong", "error"})
 
 api = Blueprint("websocket_api", __name__, url_prefix="/websocket")
+history = Blueprint("event_history", __name__, url_prefix="/api")
+MAX_PAGE = 1000
 
 
 def _hub() -> Hub:
@@ -48,6 +51,7 @@ def init_app(app: Flask, hub: Hub) -> None:
     app.before_request(_prepare_upgrade)
     sock.route(WS_PATH)(ws_endpoint)
     app.register_blueprint(api)
+    app.register_blueprint(history)
 
 
 # --- /ws -------------------------------------------------------------------------
@@ -125,10 +129,10 @@ def _handle(hub: Hub, client: Client, raw) -> None:
         log.info("client registered", extra={"client_id": client.id,
                                              "client_type": client.client_type})
     elif req.type == "subscribe":
-        held = hub.set_channels(client, client.channels | set(req.channels))
-        client.send(reply("subscription_confirmed", channels=sorted(held)))
+        # Confirmed by the dispatcher, in publish order (see Hub.subscribe).
+        hub.subscribe(client, req.channels, since=req.since, snapshot=req.snapshot)
     else:
-        held = hub.set_channels(client, client.channels - set(req.channels))
+        held = hub.unsubscribe(client, req.channels)
         client.send(reply("unsubscription_confirmed", channels=sorted(held)))
 
 
@@ -184,8 +188,8 @@ def broadcast():
         raise ApiError(400, "unknown_channel",
                        f"unknown channel; known: {', '.join(websocket_events.CHANNELS)}")
     hub = _hub()
-    seq = hub.publish(name, channel, payload, source="external")
-    return jsonify({"success": True, "type": name, "channel": channel, "seq": seq,
+    hub.publish(name, channel, payload, source="external")
+    return jsonify({"success": True, "type": name, "channel": channel,
                     "subscribers": sum(1 for c in hub.clients() if channel in c.channels)})
 
 
@@ -197,3 +201,35 @@ def disconnect(client_id: str):
         raise ApiError(404, "unknown_client", "no connected client has that id")
     hub.close(client, 1000, "Disconnected by the server")
     return jsonify({"success": True, "client_id": client_id})
+
+
+@history.get("/events")
+def events_since():
+    """History from the durable log, paged: ``?since=<seq>&channels=jobs,photos&limit=``."""
+    args = request.args
+    try:
+        since = int(args.get("since", 0))
+        limit = min(int(args.get("limit", 100)), MAX_PAGE)
+    except ValueError:
+        raise ApiError(400, "invalid_field", "since and limit must be integers") from None
+    if since < 0 or limit < 1:
+        raise ApiError(400, "invalid_field", "since must be >= 0 and limit >= 1")
+    channels = None
+    if args.get("channels"):
+        channels = [c.strip() for c in args["channels"].split(",") if c.strip()]
+        unknown = sorted(set(channels) - set(websocket_events.CHANNELS))
+        if unknown:
+            raise ApiError(400, "unknown_channel", f"unknown channel(s): {', '.join(unknown)}")
+    hub = _hub()
+    latest = hub.seq
+    rows = hub.read_log(since, channels, limit + 1)
+    oldest = hub.oldest_seq()
+    return jsonify({
+        "success": True,
+        "epoch": hub.epoch,
+        "latest_seq": latest,
+        "complete": since >= latest or (oldest is not None and since >= oldest - 1),
+        "events": [json.loads(r.data) for r in rows[:limit]],
+        "next_since": rows[min(limit, len(rows)) - 1].seq if rows else since,
+        "has_more": len(rows) > limit,
+    })

@@ -47,6 +47,11 @@ class Config:
     close_linger: float = 2.0
     allowed_origins: list[str] = field(default_factory=list)
     allowed_hosts: list[str] = field(default_factory=list)
+    # State events (progress, counts) per key reach clients at most once per interval.
+    coalesce_interval: float = 0.1
+    # The durable event log that lets clients resume: newest N events, at most this old.
+    log_max_events: int = 100_000
+    log_max_age: float = 24 * 3600.0
 
     # --- pipeline ----------------------------------------------------------
     database_url: str = ""

@@ -1,10 +1,18 @@
-"""The hub: who is connected, who listens to what, and one ordered fan-out.
+"""The hub: who is connected, who listens to what, and one ordered, durable fan-out.
 
-``publish`` stamps an event with the next ``seq`` and hands it to one
-dispatcher thread; it never touches a socket. The dispatcher serialises each
-event once and writes the same frame bytes to every subscriber through its
-``ClientSocket`` (see outbox.py), so a slow client only ever fills its own
-bounded outbox. Events reach each client in ``seq`` order.
+``publish`` hands an event to one dispatcher thread and returns; it never
+touches a socket. The dispatcher, in order:
+
+1. coalesces state events (progress, counts; see coalesce.py),
+2. stamps each event with the next ``seq`` and serialises it once,
+3. appends the batch to the durable event log (eventlog.py),
+4. writes the same frame bytes to every subscriber's ``ClientSocket``
+   (outbox.py), so a slow client only ever fills its own bounded outbox.
+
+Subscriptions go through the dispatcher too, so a client that resumes with
+``since`` gets the missed events from the log and then the live stream with
+nothing lost or doubled in between: live frames wait in the client's backlog
+while a replay thread sends the log's, paced by the client's outbox.
 """
 
 from __future__ import annotations
@@ -16,12 +24,16 @@ import threading
 import time
 import uuid
 from collections import Counter
-from typing import Any, Iterable, Optional
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Optional
 
 from wsproto.events import CloseConnection
 from wsproto.utilities import LocalProtocolError
 
 import websocket_events
+from darkroom.coalesce import Coalescer
+from darkroom.eventlog import EventLog, LogRow
 from darkroom.frames import text_frame
 from darkroom.outbox import ClientSocket, Flusher
 from darkroom.protocol import utc_timestamp
@@ -33,12 +45,13 @@ CLOSE_SERVER_ERROR = 1011
 CLOSE_TRY_AGAIN = 1013
 
 _STOP = object()
-_BATCH = 256  # events the dispatcher writes to a client in one go
+_BATCH = 256  # events the dispatcher takes, logs and writes in one go
+_REPLAY_PAGE = 1000  # log rows a replay reads and writes at a time
+_REPLAY_THREADS = 2
 
 
-def _encode(message: dict) -> bytes:
-    return json.dumps(message, separators=(",", ":"), ensure_ascii=False,
-                      default=str).encode()
+def _encode(message: dict) -> str:
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 class Client:
@@ -55,10 +68,25 @@ class Client:
         self.last_ping: Optional[str] = None
         self.channels: frozenset[str] = frozenset()
         self.end_reason: Optional[str] = None
+        self.gone = False
+        # While a replay runs, live frames wait here (bounded by the outbox limit).
+        self.lock = threading.Lock()
+        self.backlog: Optional[list] = None
+        self.backlog_bytes = 0
 
     def send(self, message: dict) -> bool:
         """Send one reply (not an event) through the client's single write path."""
-        return self.sock.write(text_frame(_encode(message)))
+        return self.sock.write([(None, text_frame(_encode(message).encode()))])
+
+    def deliver(self, frames: list) -> bool:
+        """Write event frames, or hold them in the backlog while a replay runs."""
+        if self.backlog is not None:
+            with self.lock:
+                if self.backlog is not None:
+                    self.backlog.extend(frames)
+                    self.backlog_bytes += sum(len(f) for _, f in frames)
+                    return True
+        return self.sock.write(frames)
 
     def info(self) -> dict:
         return {
@@ -71,41 +99,58 @@ class Client:
         }
 
 
-class Hub:
-    """Registry, channel index and dispatcher of one server process."""
+@dataclass(frozen=True)
+class _Subscribe:
+    client: Client
+    channels: frozenset
+    since: Optional[dict]
+    snapshot: bool
 
-    def __init__(self, config):
+
+class Hub:
+    """Registry, channel index, dispatcher and event log of one server process."""
+
+    def __init__(self, config, event_log: EventLog):
         self.config = config
-        self.epoch = uuid.uuid4().hex[:16]
+        self.log = event_log
+        self.epoch = ""
         self.close_code = CLOSE_GOING_AWAY
         self.flusher = Flusher(config.stall_timeout, self._on_stalled)
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._coalescer = Coalescer(config.coalesce_interval)
         self._seq = 0
-        self._seq_lock = threading.Lock()
         self._lock = threading.Lock()
         self._clients: dict[str, Client] = {}
         self._index: dict[str, tuple[Client, ...]] = {}
+        self._state: dict[tuple, tuple[int, str, bytes]] = {}  # state key -> (seq, channel, frame)
         self._dispatcher: Optional[threading.Thread] = None
+        self._replays: Optional[ThreadPoolExecutor] = None
         self._started_at = time.monotonic()
         self._running = False
         self.published: Counter[str] = Counter()
         self.delivered = 0
         self.disconnected: Counter[str] = Counter()
         self.high_water = 0
+        self.log_failures = 0
+        self.replays: Counter[str] = Counter()
 
     # --- lifecycle -------------------------------------------------------------
 
     def start(self) -> None:
+        self._seq = self.log.open()
+        self.epoch = self.log.epoch
         self._running = True
         self._started_at = time.monotonic()
         self.flusher.start()
+        self._replays = ThreadPoolExecutor(_REPLAY_THREADS, thread_name_prefix="darkroom-replay")
         self._dispatcher = threading.Thread(target=self._dispatch_loop,
                                             name="darkroom-dispatcher", daemon=True)
         self._dispatcher.start()
         websocket_events.attach(self)
+        log.info("hub started", extra={"epoch": self.epoch, "seq": self._seq})
 
     def stop(self) -> None:
-        """Deliver what is queued, close every client with ``close_code``, stop threads."""
+        """Publish and log what waits, close every client with ``close_code``, stop threads."""
         websocket_events.detach(self)
         if not self._running:
             return
@@ -113,74 +158,199 @@ class Hub:
         self._queue.put(_STOP)
         if self._dispatcher:
             self._dispatcher.join(timeout=2)
+        if self._replays:
+            self._replays.shutdown(wait=False, cancel_futures=True)
         for client in self.clients():
             self.close(client, self.close_code, "Server shutting down")
         deadline = time.monotonic() + self.config.close_linger + 1.5
         while self._clients and time.monotonic() < deadline:
             time.sleep(0.02)
         self.flusher.stop()
-        log.info("hub stopped", extra={"published": sum(self.published.values()),
-                                       "delivered": self.delivered})
+        self.log.close()
+        log.info("hub stopped", extra={"seq": self._seq, "delivered": self.delivered})
 
     # --- publishing --------------------------------------------------------------
 
     @property
     def seq(self) -> int:
+        """The ``seq`` of the newest event published so far."""
         return self._seq
 
     def publish(self, name: str, channel: str, payload: dict,
-                source: Optional[str] = None) -> int:
-        """Queue an event for every subscriber of ``channel``; return its ``seq``. Never blocks."""
-        timestamp = utc_timestamp()
-        with self._seq_lock:
-            self._seq += 1
-            seq = self._seq
-            self._queue.put((seq, name, channel, timestamp, payload, source))
-        return seq
+                source: Optional[str] = None) -> None:
+        """Queue an event for every subscriber of ``channel``. Never blocks."""
+        self._queue.put((name, channel, utc_timestamp(), payload, source))
+
+    def subscribe(self, client: Client, channels, since: Optional[dict] = None,
+                  snapshot: bool = False) -> None:
+        """Add channels in publish order; the dispatcher confirms (and replays or snapshots)."""
+        self._queue.put(_Subscribe(client, frozenset(channels), since, snapshot))
 
     def _dispatch_loop(self) -> None:
         get, get_nowait = self._queue.get, self._queue.get_nowait
+        coalescer = self._coalescer
         while True:
-            batch = [get()]
-            while len(batch) < _BATCH:
+            wait = coalescer.next_due(time.monotonic())
+            items = []
+            try:
+                items.append(get(timeout=wait) if wait is None or wait > 0 else get_nowait())
+            except queue.Empty:
+                pass
+            while items and len(items) < _BATCH:
                 try:
-                    batch.append(get_nowait())
+                    items.append(get_nowait())
                 except queue.Empty:
                     break
-            stop = _STOP in batch
             try:
-                self._deliver([self._frame(item) for item in batch if item is not _STOP])
+                if self._dispatch(items):
+                    return
             except Exception:
-                log.exception("dispatcher failed to deliver a batch")
-            if stop:
-                return
+                log.exception("dispatcher failed on a batch")
 
-    def _frame(self, item) -> tuple[str, bytes]:
-        seq, name, channel, timestamp, payload, source = item
-        message = {"type": name, "timestamp": timestamp, "channel": channel, "seq": seq}
-        message.update(payload)
-        if source:
-            message["source"] = source
-        self.published[channel] += 1
-        return channel, text_frame(_encode(message))
+    def _dispatch(self, items: list) -> bool:
+        """Handle one batch; True when told to stop."""
+        now = time.monotonic()
+        ready: list = []
+        stop = False
+        for item in items:
+            if item is _STOP:
+                stop = True
+            elif isinstance(item, _Subscribe):
+                self._emit(ready)
+                ready = []
+                self._subscribe(item)
+            else:
+                ready.extend(self._offer(item, now))
+        ready.extend(self._coalescer.due(now))
+        if stop:
+            ready.extend(self._coalescer.flush())
+        self._emit(ready)
+        return stop
 
-    def _deliver(self, frames: list[tuple[str, bytes]]) -> None:
+    def _offer(self, item, now: float) -> list:
+        etype = websocket_events.EVENTS.get(item[0])
+        if etype is None:
+            return [item]
+        payload = item[3]
+        phase = payload.get(etype.phase) if etype.phase else None
+        return self._coalescer.offer(item, etype.key(payload), phase,
+                                     etype.ended_key(payload), now)
+
+    def _emit(self, items: list) -> None:
+        """Stamp, serialise, log, remember state, and deliver ``items`` in order."""
+        if not items:
+            return
+        rows: list[LogRow] = []
+        out: list[tuple[str, Optional[tuple], bytes]] = []
+        wall = time.time()
+        for name, channel, timestamp, payload, source in items:
+            self._seq += 1
+            message = {"type": name, "timestamp": timestamp, "channel": channel,
+                       "seq": self._seq}
+            message.update(payload)
+            if source:
+                message["source"] = source
+            text = _encode(message)
+            frame = text_frame(text.encode())
+            etype = websocket_events.EVENTS.get(name)
+            key = etype.key(payload) if etype else None
+            rows.append(LogRow(self._seq, channel, name, wall, text))
+            out.append((channel, key, frame))
+            self.published[channel] += 1
+            if key is not None:
+                self._state[key] = (self._seq, channel, frame)
+            if etype is not None and etype.ends:
+                self._state.pop(etype.ended_key(payload), None)
+        try:
+            self.log.append(rows)
+        except Exception:
+            self.log_failures += 1
+            log.exception("event log append failed; events delivered live only",
+                          extra={"first_seq": rows[0].seq, "count": len(rows)})
+        self._deliver(out)
+
+    def _deliver(self, out: list[tuple[str, Optional[tuple], bytes]]) -> None:
         index = self._index
-        delivered = 0
-        if len(frames) == 1:
-            channel, frame = frames[0]
+        per_client: dict[Client, list] = {}
+        for channel, key, frame in out:
             for client in index.get(channel, ()):
-                if client.sock.write(frame):
-                    delivered += 1
-        else:
-            per_client: dict[Client, list[bytes]] = {}
-            for channel, frame in frames:
-                for client in index.get(channel, ()):
-                    per_client.setdefault(client, []).append(frame)
-            for client, parts in per_client.items():
-                if client.sock.write(b"".join(parts)):
-                    delivered += len(parts)
+                per_client.setdefault(client, []).append((key, frame))
+        delivered = 0
+        limit = self.config.outbox_limit
+        for client, frames in per_client.items():
+            if client.deliver(frames):
+                delivered += len(frames)
+                if client.backlog is not None and client.backlog_bytes > limit:
+                    self.kick(client, "slow")
         self.delivered += delivered
+
+    # --- subscriptions, replay and snapshots ---------------------------------------
+
+    def _subscribe(self, cmd: _Subscribe) -> None:
+        client = cmd.client
+        if client.gone:
+            return
+        recovered = None
+        if cmd.since is not None:
+            recovered = client.backlog is None and self._recoverable(cmd.since)
+        with self._lock:
+            client.channels = client.channels | cmd.channels
+            self._rebuild_index()
+        reply = {"type": "subscription_confirmed", "timestamp": utc_timestamp(),
+                 "channels": sorted(client.channels)}
+        if recovered is not None:
+            reply.update(recovered=recovered, epoch=self.epoch, seq=self._seq)
+            self.replays["recovered" if recovered else "not_recovered"] += 1
+        since_seq = cmd.since["seq"] if recovered else self._seq
+        if since_seq < self._seq:
+            with client.lock:
+                client.backlog, client.backlog_bytes = [], 0
+            client.send(reply)
+            self._replays.submit(self._replay, client, since_seq, self._seq, cmd.channels)
+            return
+        client.send(reply)
+        if cmd.snapshot and not recovered:
+            state = sorted(v for v in self._state.values() if v[1] in cmd.channels)
+            if state:
+                client.deliver([(None, frame) for _, _, frame in state])
+
+    def _recoverable(self, since: dict) -> bool:
+        """Can every event after ``since`` still be sent? (same epoch, still in the log)"""
+        if since.get("epoch") != self.epoch or since["seq"] > self._seq:
+            return False
+        if since["seq"] == self._seq:
+            return True
+        oldest = self.log.oldest_seq()
+        return oldest is not None and since["seq"] >= oldest - 1
+
+    def _replay(self, client: Client, since: int, until: int, channels) -> None:
+        """Send the log's events in (since, until], paced, then release the live backlog."""
+        pos = since
+        half = self.config.outbox_limit // 2
+        try:
+            while pos < until and not client.gone:
+                rows = self.log.read(pos, until, channels, _REPLAY_PAGE)
+                if not rows:
+                    break
+                deadline = time.monotonic() + self.config.stall_timeout
+                while client.sock.pending() > half and not client.gone:
+                    if time.monotonic() > deadline:
+                        self.kick(client, "slow")
+                        return
+                    time.sleep(0.005)
+                client.sock.write([(None, text_frame(r.data.encode())) for r in rows])
+                self.replays["events"] += len(rows)
+                pos = rows[-1].seq
+        except Exception:
+            log.exception("replay failed", extra={"client_id": client.id})
+            self.kick(client, "replay_failed", CLOSE_SERVER_ERROR)
+            return
+        finally:
+            with client.lock:
+                backlog, client.backlog = client.backlog, None
+                client.backlog_bytes = 0
+        if backlog:
+            client.sock.write(backlog)
 
     # --- clients -----------------------------------------------------------------
 
@@ -201,13 +371,12 @@ class Hub:
     def get(self, client_id: str) -> Optional[Client]:
         return self._clients.get(client_id)
 
-    def set_channels(self, client: Client, channels: Iterable[str]) -> frozenset[str]:
-        """Replace the client's subscriptions; return what it holds now."""
+    def unsubscribe(self, client: Client, channels) -> frozenset[str]:
+        """Drop channels now; return what the client still holds."""
         with self._lock:
-            if client.id not in self._clients:
-                return client.channels
-            client.channels = frozenset(channels)
-            self._rebuild_index()
+            if client.id in self._clients:
+                client.channels = client.channels - frozenset(channels)
+                self._rebuild_index()
         return client.channels
 
     def _rebuild_index(self) -> None:
@@ -236,7 +405,7 @@ class Hub:
             client.end_reason = reason
             log.warning("disconnecting client", extra={"client_id": client.id, "reason": reason,
                                                         "pending": client.sock.pending()})
-            self.close(client, code, f"Client too {reason}" if reason == "slow" else reason)
+            self.close(client, code, "Client too slow" if reason == "slow" else reason)
 
     def _on_stalled(self, sock: ClientSocket) -> None:
         owner = sock.owner
@@ -246,12 +415,12 @@ class Hub:
             sock.shutdown()  # even the close frame could not be delivered
 
     def on_overflow(self, sock: ClientSocket) -> None:
-        owner = sock.owner
-        if owner is not None:
-            self.kick(owner, "slow")
+        if sock.owner is not None:
+            self.kick(sock.owner, "slow")
 
     def disconnect(self, client: Client) -> None:
         """Forget ``client`` and release its socket and threads (runs in its handler thread)."""
+        client.gone = True
         with self._lock:
             self._clients.pop(client.id, None)
             if client.channels:
@@ -282,6 +451,12 @@ class Hub:
 
     # --- introspection -----------------------------------------------------------
 
+    def read_log(self, since: int, channels, limit: int) -> list[LogRow]:
+        return self.log.read(since, None, channels, limit)
+
+    def oldest_seq(self) -> Optional[int]:
+        return self.log.oldest_seq()
+
     def stats(self) -> dict[str, Any]:
         clients = self.clients()
         by_type = Counter(c.client_type for c in clients)
@@ -298,6 +473,10 @@ class Hub:
             "disconnected": {key: self.disconnected.get(key, 0)
                              for key in ("slow", "dead", "too_big", "closed", "gone")},
             "outbox_high_water_bytes": high_water,
+            "superseded_in_outboxes": sum(c.sock.superseded for c in clients),
+            "replays": {key: self.replays.get(key, 0)
+                        for key in ("recovered", "not_recovered", "events")},
+            "log_failures": self.log_failures,
             "uptime_seconds": round(time.monotonic() - self._started_at, 3),
             "seq": self._seq,
             "epoch": self.epoch,

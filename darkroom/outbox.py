@@ -24,6 +24,17 @@ from collections import deque
 from typing import Callable, Optional
 
 
+class _Entry:
+    """One queued frame; ``key`` names the state it carries, if it may be superseded."""
+
+    __slots__ = ("data", "key", "alive")
+
+    def __init__(self, data: memoryview, key):
+        self.data = data
+        self.key = key
+        self.alive = True
+
+
 class ClientSocket:
     """A socket wrapper whose writes never block; reads block as simple-websocket expects."""
 
@@ -35,16 +46,17 @@ class ClientSocket:
         self.on_slow = on_slow
         raw.setblocking(False)
         self._lock = threading.Lock()
-        self._frames: deque[memoryview] = deque()
-        self._pending = 0  # bytes waiting in _frames
+        self._queue: deque[_Entry] = deque()
+        self._by_key: dict = {}  # state key -> its queued entry
+        self._pending = 0  # bytes waiting in _queue
         self._head_started = False  # the first queued frame is partly written
         self._accepting = True
         self._closed = False
         self._drained = threading.Event()
         self._drained.set()
         self.last_progress = time.monotonic()
-        self.bytes_sent = 0
         self.high_water = 0
+        self.superseded = 0
         self.owner = None  # the hub's Client, set once registered
         self.reader_done = threading.Event()
         self.on_reader_exit: Optional[Callable[[], None]] = None
@@ -53,7 +65,7 @@ class ClientSocket:
 
     def send(self, data: bytes) -> int:
         """Queue ``data`` behind anything pending and write what the kernel takes now."""
-        self.write(bytes(data))
+        self.write([(None, bytes(data))])
         return len(data)
 
     sendall = send
@@ -79,53 +91,82 @@ class ClientSocket:
 
     # --- the hub's interface ---------------------------------------------------
 
-    def write(self, frame: bytes) -> bool:
-        """Send or queue one or more whole frames; False if the client is going away."""
-        overflow = False
+    def write(self, frames: list[tuple[object, bytes]]) -> bool:
+        """Send or queue whole frames, each with its state key (or None), in order.
+
+        A frame whose key is already queued and not yet started replaces that
+        one (it is removed; the new one goes last, so order holds). False if the
+        client is going away.
+        """
         with self._lock:
             if not self._accepting:
                 return False
-            if not self._frames:
-                frame = self._send_now(frame)
-                if not frame:
+            newly_waiting = not self._queue
+            if newly_waiting:
+                frames = self._send_now(frames)
+                if not frames:
                     return True
-            self._frames.append(memoryview(frame))
-            self._pending += len(frame)
+            for key, frame in frames:
+                if key is not None:
+                    old = self._by_key.get(key)
+                    if old is not None and old.alive and not (
+                            self._head_started and self._queue and self._queue[0] is old):
+                        old.alive = False
+                        self._pending -= len(old.data)
+                        self.superseded += 1
+                entry = _Entry(memoryview(frame), key)
+                if key is not None:
+                    self._by_key[key] = entry
+                self._queue.append(entry)
+                self._pending += len(frame)
             self._drained.clear()
             if self._pending > self.high_water:
                 self.high_water = self._pending
             overflow = self._pending > self.limit
-            first_wait = len(self._frames) == 1
-        if first_wait:
+        if newly_waiting:
             self.flusher.watch(self)
         if overflow:
             self.on_slow(self)
         return True
 
-    def _send_now(self, frame: bytes) -> bytes:
-        """Write with the lock held and an empty outbox; return the unwritten rest."""
+    def _send_now(self, frames: list[tuple[object, bytes]]) -> list[tuple[object, bytes]]:
+        """With the lock held and nothing queued, write now; return the frames left over."""
+        data = frames[0][1] if len(frames) == 1 else b"".join(f for _, f in frames)
         try:
-            sent = self.raw.send(frame)
+            sent = self.raw.send(data)
         except (BlockingIOError, InterruptedError):
             sent = 0
         except OSError:
             self._fail()
-            return b""
+            return []
         if sent:
-            self.bytes_sent += sent
             self.last_progress = time.monotonic()
-        if sent == len(frame):
-            return b""
-        self._head_started = sent > 0
-        return frame[sent:]
+        if sent == len(data):
+            return []
+        rest: list[tuple[object, bytes]] = []
+        for key, frame in frames:
+            if sent >= len(frame):
+                sent -= len(frame)
+                continue
+            if sent:
+                rest.append((None, frame[sent:]))  # a started frame is never superseded
+                self._head_started = True
+                sent = 0
+            else:
+                rest.append((key, frame))
+        return rest
 
     def flush(self) -> bool:
         """Write as much of the outbox as the kernel takes; True when it is empty."""
         with self._lock:
-            while self._frames:
-                head = self._frames[0]
+            queue = self._queue
+            while queue:
+                head = queue[0]
+                if not head.alive:
+                    queue.popleft()
+                    continue
                 try:
-                    sent = self.raw.send(head)
+                    sent = self.raw.send(head.data)
                 except (BlockingIOError, InterruptedError):
                     return False
                 except OSError:
@@ -133,14 +174,15 @@ class ClientSocket:
                     return True
                 if not sent:
                     return False
-                self.bytes_sent += sent
                 self._pending -= sent
                 self.last_progress = time.monotonic()
-                if sent < len(head):
-                    self._frames[0] = head[sent:]
+                if sent < len(head.data):
+                    head.data = head.data[sent:]
                     self._head_started = True
                     return False
-                self._frames.popleft()
+                queue.popleft()
+                if head.key is not None and self._by_key.get(head.key) is head:
+                    del self._by_key[head.key]
                 self._head_started = False
             self._drained.set()
             return True
@@ -150,32 +192,31 @@ class ClientSocket:
 
     def stalled_for(self, now: float) -> float:
         """Seconds without progress while something waits (0 when the outbox is empty)."""
-        return now - self.last_progress if self._frames else 0.0
+        return now - self.last_progress if self._queue else 0.0
 
     def close_with(self, close_frame: bytes) -> None:
         """Drop frames not yet started, queue ``close_frame`` last and accept nothing more."""
         with self._lock:
             if not self._accepting:
                 return
-            if self._frames:
-                keep = self._frames[0] if self._head_started else None
-                self._frames.clear()
-                self._pending = 0
-                if keep is not None:
-                    self._frames.append(keep)
-                    self._pending = len(keep)
+            keep = self._queue[0] if self._queue and self._head_started else None
+            self._queue.clear()
+            self._by_key.clear()
+            self._pending = 0
             self._accepting = False
-            if not self._frames:
-                close_frame = self._send_now(close_frame)
-                if not close_frame:
+            if keep is not None:
+                self._queue.append(keep)
+                self._pending = len(keep.data)
+            else:
+                rest = self._send_now([(None, close_frame)])
+                if not rest:
                     self._drained.set()
                     return
-            self._frames.append(memoryview(close_frame))
+                close_frame = rest[0][1]
+            self._queue.append(_Entry(memoryview(close_frame), None))
             self._pending += len(close_frame)
             self._drained.clear()
-            first_wait = len(self._frames) == 1
-        if first_wait:
-            self.flusher.watch(self)
+        self.flusher.watch(self)
 
     def stop_accepting(self) -> None:
         with self._lock:
@@ -187,10 +228,7 @@ class ClientSocket:
     def shutdown(self) -> None:
         """Tear the connection down: wake every thread blocked on it, drop the outbox."""
         with self._lock:
-            self._accepting = False
-            self._frames.clear()
-            self._pending = 0
-            self._drained.set()
+            self._fail()
             if self._closed:
                 return
             self._closed = True
@@ -201,9 +239,10 @@ class ClientSocket:
             pass
 
     def _fail(self) -> None:
-        """The peer is gone (reset, broken pipe): nothing more can be written."""
+        """Nothing more can or will be written (peer gone, or torn down)."""
         self._accepting = False
-        self._frames.clear()
+        self._queue.clear()
+        self._by_key.clear()
         self._pending = 0
         self._drained.set()
 

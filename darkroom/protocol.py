@@ -40,6 +40,8 @@ class Request:
     client_type: Optional[str] = None
     client_name: Optional[str] = None
     channels: tuple[str, ...] = ()
+    since: Optional[dict] = None  # {"epoch": str, "seq": int}: resume after this event
+    snapshot: bool = False  # send the current state before live events
 
 
 def parse(raw: Any) -> Request:
@@ -62,7 +64,10 @@ def parse(raw: Any) -> Request:
                             shown[:64] if shown else None)
     if kind == "register":
         return _register(msg)
-    if kind in ("subscribe", "unsubscribe"):
+    if kind == "subscribe":
+        return Request(kind, channels=_channels(msg, kind), since=_since(msg),
+                       snapshot=_flag(msg, "snapshot", kind))
+    if kind == "unsubscribe":
         return Request(kind, channels=_channels(msg, kind))
     return Request(kind)
 
@@ -98,6 +103,29 @@ def _channels(msg: dict, kind: str) -> tuple[str, ...]:
             raise ProtocolError("unknown_channel",
                                 f"unknown channel {shown!r}; known: {', '.join(CHANNELS)}", kind)
     return tuple(dict.fromkeys(channels))
+
+
+def _since(msg: dict) -> Optional[dict]:
+    since = msg.get("since")
+    if since is None:
+        return None
+    if not isinstance(since, dict):
+        raise ProtocolError("invalid_field", "since must be {epoch, seq}", "subscribe")
+    epoch, seq = since.get("epoch"), since.get("seq")
+    if not isinstance(epoch, str) or len(epoch) > 64:
+        raise ProtocolError("invalid_field", "since.epoch must be a string", "subscribe")
+    if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
+        raise ProtocolError("invalid_field", "since.seq must be an integer >= 0", "subscribe")
+    return {"epoch": epoch, "seq": seq}
+
+
+def _flag(msg: dict, name: str, kind: str) -> bool:
+    value = msg.get(name, False)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise ProtocolError("invalid_field", f"{name} must be true or false", kind)
+    return value
 
 
 def error_message(err: ProtocolError) -> dict:

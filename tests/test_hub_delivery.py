@@ -71,8 +71,7 @@ def test_order_and_seq_continuity_under_four_publishers(live_server):
     def publisher(n: int) -> None:
         start.wait()
         for i in range(250):
-            events.broadcast_job_progress(job_id=f"p{n}", stage="rendering",
-                                          progress=i / 2.5, message=str(i))
+            events.broadcast_job_started(job_id=f"p{n}", photo_id=i)
 
     threads = [threading.Thread(target=publisher, args=(n,)) for n in range(4)]
     for t in threads:
@@ -86,9 +85,9 @@ def test_order_and_seq_continuity_under_four_publishers(live_server):
         assert seqs == list(range(seqs[0], seqs[0] + 1000))
         # Each publisher's own events keep their order.
         for n in range(4):
-            mine = [int(m["message"]) for m in got if m["job_id"] == f"p{n}"]
+            mine = [m["photo_id"] for m in got if m["job_id"] == f"p{n}"]
             assert mine == list(range(250))
-        seen.append({m["seq"]: (m["job_id"], m["message"]) for m in got})
+        seen.append({m["seq"]: (m["job_id"], m["photo_id"]) for m in got})
     assert seen[0] == seen[1] == seen[2]
 
 
@@ -224,13 +223,15 @@ def test_disconnect_endpoint(live_server):
 def test_stats_counters(live_server):
     c = live_server.ws()
     c.request({"type": "register", "client_type": "mobile"}, "registration_confirmed")
-    c.subscribe("jobs", "queue")
-    events.broadcast_queue_status(pending=1, processing=2, completed=3, failed=4)
-    assert c.events(1)[0]["total"] == 10
+    c.subscribe("jobs", "export")
+    before = live_server.stats()
+    events.broadcast_export_failed(photo_id=1, preset_name="p", error_message="disk full")
+    assert c.events(1)[0]["error_message"] == "disk full"
     stats = live_server.stats()
     assert stats["total_clients"] == 1 and stats["clients_by_type"] == {"mobile": 1}
-    assert stats["active_channels"] == ["jobs", "queue"] and stats["channel_count"] == 2
-    assert stats["events_published"] == {"queue": 1} and stats["messages_delivered"] == 1
-    assert stats["uptime_seconds"] > 0 and stats["seq"] == 1
+    assert stats["active_channels"] == ["export", "jobs"] and stats["channel_count"] == 2
+    assert stats["events_published"]["export"] == 1
+    assert stats["messages_delivered"] == before["messages_delivered"] + 1
+    assert stats["uptime_seconds"] > 0 and stats["seq"] == before["seq"] + 1
     assert set(stats["disconnected"]) >= {"slow", "dead", "too_big"}
     json.dumps(stats)
