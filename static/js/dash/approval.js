@@ -94,7 +94,8 @@ export function createApproval(ctx) {
   function fillSessions() {
     const select = $("#export-session");
     const chosen = select.value;
-    select.replaceChildren(...[...ctx.sessions.values()].map((s) =>
+    const newest = [...ctx.sessions.values()].sort((a, b) => Number(b.id) - Number(a.id));
+    select.replaceChildren(...newest.map((s) =>
       h("option", { value: s.id, text: s.name || `Session ${s.id}` })));
     if (chosen) select.value = chosen;
   }

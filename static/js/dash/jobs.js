@@ -48,7 +48,8 @@ export function createJobs(ctx) {
     const node = row(job);
     const photo = ctx.photos.get(job.photo_id);
     const label = photo && photo.file_name ? photo.file_name : `photo ${job.photo_id ?? "?"}`;
-    setText(node.querySelector(".job-title"), `#${job.id} ${label}`);
+    setText(node.querySelector(".job-title"),
+      `#${job.id} ${job.kind === "export" ? "export " : ""}${label}`);
     setText(node.querySelector(".stage"), job.status === "processing" || job.status === "running"
       ? job.stage || "starting" : job.status || "");
     node.dataset.status = job.status || "";
@@ -100,7 +101,7 @@ export function createJobs(ctx) {
   }
 
   function fromApi(raw) {
-    return { id: raw.id ?? raw.job_id, photo_id: raw.photo_id, status: raw.status,
+    return { id: raw.id ?? raw.job_id, kind: raw.kind, photo_id: raw.photo_id, status: raw.status,
       stage: raw.stage, progress: raw.progress, priority: raw.priority,
       message: raw.message, error: raw.error ?? raw.error_message };
   }
@@ -124,8 +125,12 @@ export function createJobs(ctx) {
         .sort((a, b) => Number(a.id) - Number(b.id)).slice(-KEEP_FINISHED);
       [...done, ...active].sort((a, b) => Number(a.id) - Number(b.id)).forEach(merge);
       trim();
-      const counts = data && (data.counts || data.queue);
-      if (counts) setCounts({ ...counts, total: counts.total ?? undefined });
+      const counts = data && data.counts;
+      if (counts) {
+        const total = counts.total ?? ["pending", "processing", "completed", "failed"]
+          .reduce((sum, key) => sum + (counts[key] || 0), 0);
+        setCounts({ ...counts, total });
+      }
     },
     handlers: {
       job_created: (m) => merge({ id: m.job_id, photo_id: m.photo_id, priority: m.priority,
