@@ -72,6 +72,8 @@ def _prepare_upgrade():
         response.headers["Sec-WebSocket-Version"] = "13"
         return response, status
     hub = _hub()
+    if not hub.running:
+        raise ApiError(503, "shutting_down", "the server is shutting down or restarting")
     if hub.client_count() >= hub.config.max_clients:
         raise ApiError(503, "too_many_clients", "the server is at its client limit")
     # Deflate costs CPU and memory per connection and forbids pre-encoded frames.

@@ -172,6 +172,10 @@ class Hub:
     # --- publishing --------------------------------------------------------------
 
     @property
+    def running(self) -> bool:
+        return self._running
+
+    @property
     def seq(self) -> int:
         """The ``seq`` of the newest event published so far."""
         return self._seq

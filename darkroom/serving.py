@@ -7,14 +7,17 @@ thread, and the HTTP API must never wait behind sockets).
 Windows, or ``--server werkzeug``: Werkzeug's threaded server, which
 flask-sock also supports; gunicorn does not run on Windows.
 
-Either way SIGTERM or Ctrl-C closes every client with 1001, stops the
-services and exits within 5 seconds.
+Either way SIGTERM or Ctrl-C closes every client with 1001 (going away), stops
+the services and exits within 5 seconds; SIGHUP restarts in place: clients get
+1012 (service restart), reconnect and resume from the durable event log.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import sys
 import threading
 from typing import Callable
 
@@ -69,6 +72,10 @@ def _serve_gunicorn(app_factory: Callable[[], Flask], config: Config) -> int:
         def load(self):
             return app_factory()
 
+        def run(self):
+            from darkroom.gunicorn_worker import RestartingArbiter
+            RestartingArbiter(self).run()
+
     log.info("serving", extra={"url": f"http://{_bind(config)}", "server": "gunicorn gthread",
                                "threads": threads})
     EmbeddedGunicorn().run()
@@ -94,17 +101,25 @@ class WerkzeugServer:
 
     def run_forever(self) -> None:
         stop = threading.Event()
+        received: list[int] = []
 
         def _on_signal(signum, frame):
+            received.append(signum)
             stop.set()
 
         signal.signal(signal.SIGINT, _on_signal)
         signal.signal(signal.SIGTERM, _on_signal)
+        if hasattr(signal, "SIGHUP"):
+            signal.signal(signal.SIGHUP, _on_signal)
         self.start_background()
         log.info("serving", extra={"url": f"http://{_bind(self.config)}", "server": "werkzeug"})
         while not stop.wait(0.5):
             pass
-        self.shutdown()
+        restart = hasattr(signal, "SIGHUP") and received[0] == signal.SIGHUP
+        self.shutdown(1012 if restart else 1001)
+        if restart:
+            log.info("restarting in place")
+            os.execv(sys.executable, [sys.executable, *sys.argv])
 
     def shutdown(self, close_code: int = 1001) -> None:
         """Close every client with ``close_code``, stop services, stop serving."""

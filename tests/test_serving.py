@@ -54,3 +54,30 @@ def test_config_layers_defaults_env_and_flags(tmp_path):
     assert from_env.allowed_origins == ["http://a.example", "http://b.example"]
     flags = Config.load(["--port", "7000", "--data-dir", str(tmp_path / "x")], env=env)
     assert flags.port == 7000 and flags.data_dir == tmp_path / "x"
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_sighup_restarts_in_place_with_1012_and_keeps_the_log(start_app, server):
+    if not hasattr(signal, "SIGHUP"):
+        pytest.skip("no SIGHUP on this platform")
+    app = start_app("--server", server)
+    c = app.ws()
+    epoch = c.welcome["epoch"]
+    app.post("/websocket/broadcast", {"type": "custom_event", "channel": "system", "data": {}})
+    app.proc.send_signal(signal.SIGHUP)
+    with pytest.raises(ConnectionClosed) as closed:
+        while True:
+            c.recv(timeout=5)
+    assert closed.value.rcvd.code == 1012
+    app.wait_for(lambda: _reconnects(app), 15, "restarted server")
+    again = app.ws()
+    assert again.welcome["epoch"] == epoch and again.welcome["seq"] >= 1
+    assert app.proc.poll() is None
+
+
+def _reconnects(app) -> bool:
+    try:
+        app.ws().close()
+        return True
+    except Exception:
+        return False
