@@ -186,3 +186,63 @@ def test_dashboard_survives_a_server_restart_and_recovers_state(start_app, open_
     assert page.locator(f'[data-session="{before}"]').count() == 1
     assert page.evaluate("window.__noReload") is True
     assert page.errors == []
+
+
+def test_dashboard_steers_jobs_exports_and_filters_the_log(live_server, open_page, tmp_path):
+    folder = make_folder(tmp_path / "steer", 3, size=(160, 120))
+    assert live_server.post("/api/queue/pause", {}).status_code == 200
+    page = open_page(live_server.url + "/")
+    wait_connected(page)
+    watcher = live_server.ws()
+    watcher.subscribe("queue", "export")
+    session_id = create_session(live_server, "Steer", folder)
+    wait_js(page, "document.querySelectorAll('#job-list .job[data-status=pending]').length === 3",
+            timeout=30)
+    job_ids = page.evaluate("[...document.querySelectorAll('#job-list .job')].map(j => j.dataset.job)")
+
+    # Priority from the page reaches every client.
+    page.select_option(f'[data-job="{job_ids[0]}"] .priority', "1")
+    changed = watcher.recv_type("priority_changed", timeout=10)
+    assert str(changed["job_id"]) == job_ids[0] and changed["new_priority"] == 1
+
+    # Cancel, then retry.
+    job = f'[data-job="{job_ids[1]}"]'
+    page.click(f"{job} .cancel")
+    page.wait_for_selector(f'{job}[data-status="cancelled"] .retry:not([hidden])')
+    page.click(f"{job} .retry")
+    page.wait_for_selector(f'{job}[data-status="pending"]')
+
+    assert live_server.post("/api/queue/resume", {}).status_code == 200
+    wait_js(page, "document.querySelectorAll('#approval-list li').length === 3", timeout=30)
+    for _ in range(3):
+        page.click("#approve-btn")
+    page.wait_for_selector("#approval-empty:not([hidden])")
+
+    # Export the session from the page, with progress.
+    page.select_option("#export-session", str(session_id))
+    page.click("#export-form button[type=submit]")
+    for _ in range(3):
+        done = watcher.recv_type("export_completed", timeout=20)
+        assert done["file_size"] > 0
+    wait_js(page, "document.querySelector('#export-progress').value === 100")
+    assert page.locator("#export-list li.ok").count() == 3
+
+    # The log filters by channel and type, and holds events while paused.
+    page.select_option("#log-channel", "export")
+    channels = page.evaluate("[...document.querySelectorAll('#log-list li:not([hidden])')]"
+                             ".map(li => li.dataset.channel)")
+    assert channels and set(channels) == {"export"}
+    page.fill("#log-type", "completed")
+    assert set(page.evaluate("[...document.querySelectorAll('#log-list li:not([hidden])')]"
+                             ".map(li => li.dataset.type)")) == {"export_completed"}
+    page.click("#log-pause")
+    shown = page.locator("#log-list li").count()
+    live_server.post("/websocket/broadcast", {"type": "export_failed", "channel": "export",
+                                              "data": {"photo_id": 1, "preset_name": "x",
+                                                       "error_message": "disk full"}})
+    page.wait_for_selector("#log-paused:has-text('1 waiting')")
+    assert page.locator("#log-list li").count() == shown
+    page.click("#log-pause")
+    page.wait_for_selector("#log-list li[data-type=export_failed]", state="attached")
+    watcher.close()
+    assert page.errors == []

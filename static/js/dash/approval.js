@@ -89,7 +89,6 @@ export function createApproval(ctx) {
   const exportForm = $("#export-form");
   const exportBar = $("#export-progress");
   const exportList = $("#export-list");
-  const batch = { expected: 0, done: 0 };
 
   function fillSessions() {
     const select = $("#export-session");
@@ -111,11 +110,20 @@ export function createApproval(ctx) {
     return node;
   }
 
+  /** Progress of the last export started here: its export ids, and which have finished. */
+  const batch = { ids: new Set(), finished: new Set() };
+
+  function finish(m) {
+    if (m.export_id !== undefined) batch.finished.add(String(m.export_id));
+    exportProgress();
+  }
+
   function exportProgress() {
-    if (!batch.expected) return;
+    if (!batch.ids.size) return;
+    const done = [...batch.ids].filter((id) => batch.finished.has(id)).length;
     exportBar.classList.remove("hidden");
-    exportBar.value = Math.min(100, (100 * batch.done) / batch.expected);
-    exportBar.classList.toggle("done", batch.done >= batch.expected);
+    exportBar.value = (100 * done) / batch.ids.size;
+    exportBar.classList.toggle("done", done === batch.ids.size);
   }
 
   exportForm.addEventListener("submit", async (ev) => {
@@ -127,11 +135,10 @@ export function createApproval(ctx) {
     if (destination) body.destination = destination;
     try {
       const res = await api.post("/api/export", body);
-      const count = res && (res.count ?? res.photo_count ?? (res.photo_ids && res.photo_ids.length));
-      batch.expected = typeof count === "number" ? count : 0;
-      batch.done = 0;
+      // Events may beat this answer: finished ids are kept, so none is lost.
+      batch.ids = new Set((res.exports || []).map((e) => String(e.export_id)));
+      batch.finished = new Set([...batch.finished].filter((id) => batch.ids.has(id)));
       exportProgress();
-      if (batch.expected === 0) setText($("#export-form-error"), "No approved photos to export.");
     } catch (err) {
       setText($("#export-form-error"), err.message);
     }
@@ -148,15 +155,13 @@ export function createApproval(ctx) {
         setText(exportRow(m), `\u2192 ${photo && photo.file_name ? photo.file_name : `photo ${m.photo_id}`}: exporting to ${m.destination}`);
       },
       export_completed: (m) => {
-        batch.done += 1;
-        exportProgress();
+        finish(m);
         const node = exportRow(m);
         node.className = "ok";
         setText(node, `\u2713 ${m.output_path} (${bytes(m.file_size)})`);
       },
       export_failed: (m) => {
-        batch.done += 1;
-        exportProgress();
+        finish(m);
         const node = exportRow(m);
         node.className = "bad";
         setText(node, `\u2717 photo ${m.photo_id}: ${m.error_message}`);
