@@ -223,3 +223,18 @@ def test_event_fields_render_as_text_never_as_html(live_server, open_page):
     assert page.locator("#session-list b").count() == 0
     assert page.locator("#log-list code").filter(has_text="<img src=x onerror=").count() >= 1
     assert page.errors == []
+
+
+def test_snapshot_is_requested_only_when_asked(harness):
+    sent = harness.evaluate("""() => {
+      const plain = makeClient({});
+      plain.connect();
+      sockets[0].serverOpen({epoch: 'E', seq: 4});
+      const withState = makeClient({snapshot: true});
+      withState.connect();
+      sockets[1].serverOpen({epoch: 'E', seq: 4});
+      return [sockets[0].sent[1], sockets[1].sent[1]];
+    }""")
+    assert "snapshot" not in sent[0]
+    assert sent[1] == {"type": "subscribe", "channels": ["jobs"], "since": {"epoch": "E", "seq": 4},
+                       "snapshot": True}

@@ -30,8 +30,9 @@
  *   for every server message;
  * - `state` ({state, previous}) and one event per state: `connecting`,
  *   `open`, `reconnecting` ({attempt, delay}), `closed`;
- * - `resync` ({reason: "initial" | "not_recovered" | "epoch_changed"}):
- *   reload state over HTTP now;
+ * - `resync` ({reason: "initial" | "not_recovered"}): reload state over
+ *   HTTP now (also fired once after the first connection, so one handler
+ *   loads the page's state both at start and after a gap);
  * - `recovered` ({from, to}): missed events were replayed, no reload needed;
  * - `dropped` ({message}): an offline send was dropped to bound the queue.
  */
@@ -66,6 +67,9 @@ export class RealtimeClient {
    * @param {number} [options.maxDelay] largest backoff cap in ms (30000)
    * @param {number} [options.maxQueue] most messages kept while offline (50)
    * @param {boolean} [options.resume] ask for replay on reconnect (true)
+   * @param {boolean} [options.snapshot] ask for the current state as events
+   *   whenever nothing could be replayed (false; pages that load state over
+   *   HTTP on `resync` do not need it)
    */
   constructor(options = {}) {
     this.url = options.url || defaultUrl();
@@ -76,6 +80,7 @@ export class RealtimeClient {
     this.maxDelay = options.maxDelay ?? 30000;
     this.maxQueue = options.maxQueue ?? 50;
     this.resume = options.resume ?? true;
+    this.snapshot = options.snapshot ?? false;
     this.WebSocket = options.WebSocket || window.WebSocket;
 
     this.state = STATES.CLOSED;
@@ -267,6 +272,7 @@ export class RealtimeClient {
     if (channels.length) {
       const sub = { type: "subscribe", channels };
       if (since) sub.since = since;
+      if (this.snapshot) sub.snapshot = true;
       this._sendNow(sub);
     }
     this._setState(STATES.OPEN);
