@@ -1,0 +1,170 @@
+"""Pipeline throughput: photos per minute through import, analysis and develop.
+
+Run by hand (never from the tests)::
+
+    python bench/pipeline.py                      # 24 MP JPEGs and DNGs, 1..cores workers
+    python bench/pipeline.py --photos 4 --megapixels 12 --workers 1,2 --formats jpeg
+
+For each format it generates the photos once (Pillow JPEGs with EXIF, 12-bit
+Bayer DNGs via pidng), then for each worker count starts a fresh Darkroom app
+(real SQLite database in a temporary data directory, hub and services
+running), imports every photo over the app's HTTP API with the queue paused,
+resumes the queue and waits until every develop job is done. It prints the
+machine's conditions, the import rate (hash, EXIF, preview, thumbnail,
+analysis, preset choice, job creation), the develop rate, and the mean time
+of each develop stage from the jobs' own timings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+import numpy  # noqa: E402
+import PIL  # noqa: E402
+import psutil  # noqa: E402
+import rawpy  # noqa: E402
+
+from app import create_app  # noqa: E402
+from darkroom.config import Config  # noqa: E402
+from darkroom.pipeline import analysis, imaging  # noqa: E402
+from imagegen import write_dng, write_image  # noqa: E402
+
+BENCH_PORT = 5199  # never listened on: requests go through the test client
+HOST = {"Host": f"127.0.0.1:{BENCH_PORT}"}
+
+
+def conditions() -> str:
+    freq = psutil.cpu_freq()
+    return "\n".join([
+        f"machine   {platform.machine()} {platform.processor() or ''}".rstrip(),
+        f"cores     {psutil.cpu_count(logical=False)} physical, {psutil.cpu_count()} logical"
+        + (f", {freq.max or freq.current:.0f} MHz" if freq else ""),
+        f"memory    {psutil.virtual_memory().total / 2**30:.1f} GiB",
+        f"load      {os.getloadavg()[0]:.2f} (1 min) before the run"
+        if hasattr(os, "getloadavg") else "load      n/a",
+        f"python    {platform.python_version()}, numpy {numpy.__version__}, "
+        f"Pillow {PIL.__version__}, rawpy {rawpy.__version__} "
+        f"(LibRaw {'.'.join(map(str, rawpy.libraw_version))})",
+        f"platform  {platform.platform()}",
+    ])
+
+
+def make_photos(folder: Path, fmt: str, count: int, megapixels: float) -> list[Path]:
+    width = int((megapixels * 1e6 * 1.5) ** 0.5)
+    height = int(width / 1.5)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(count):
+        if fmt == "jpeg":
+            paths.append(write_image(folder / f"IMG_{i:04d}.jpg", width, height, seed=i + 1))
+        else:
+            paths.append(write_dng(folder / f"IMG_{i:04d}.dng", width, height, seed=i + 1))
+    return paths
+
+
+def analysis_cost(paths: list[Path]) -> float:
+    """Mean seconds of the analysis alone (on the 1600 px preview the importer makes)."""
+    times = []
+    for path in paths:
+        preview = imaging.load(path, max_edge=1600)
+        exif = imaging.read_exif(path)
+        t0 = time.perf_counter()
+        analysis.analyse(preview, exif)
+        times.append(time.perf_counter() - t0)
+    return statistics.mean(times)
+
+
+def run(paths: list[Path], workers: int) -> dict:
+    with tempfile.TemporaryDirectory(prefix="darkroom-bench-") as tmp:
+        config = Config(data_dir=Path(tmp) / "data", port=BENCH_PORT, workers=workers, hot_folder=False,
+                        monitor_interval=3600, export_dirs=[str(Path(tmp) / "exports")])
+        app = create_app(config)
+        client = app.test_client()
+        rt = app.extensions["darkroom"]
+        try:
+            client.post("/api/queue/pause", headers=HOST)
+            import_times, job_ids = [], []
+            t_import = time.perf_counter()
+            for path in paths:
+                t0 = time.perf_counter()
+                res = client.post("/import/file", json={"file_path": str(path)}, headers=HOST)
+                import_times.append(time.perf_counter() - t0)
+                if res.status_code != 200:
+                    raise RuntimeError(f"import of {path.name} failed: {res.get_json()}")
+                job_ids.append(res.get_json()["job_id"])
+            import_wall = time.perf_counter() - t_import
+            t_dev = time.perf_counter()
+            client.post("/api/queue/resume", headers=HOST)
+            deadline = time.monotonic() + 60 * 60
+            while True:
+                jobs = client.get("/api/jobs?kind=develop&limit=1000",
+                                  headers=HOST).get_json()["jobs"]
+                if all(j["status"] in ("completed", "failed") for j in jobs):
+                    break
+                if time.monotonic() > deadline:
+                    raise RuntimeError("develop jobs did not finish within an hour")
+                time.sleep(0.05)
+            develop_wall = time.perf_counter() - t_dev
+            failed = [j for j in jobs if j["status"] == "failed"]
+            if failed:
+                raise RuntimeError(f"{len(failed)} develop job(s) failed: "
+                                   f"{failed[0]['error_message']}")
+            stages = {}
+            for stage in ("loading", "applying_preset", "rendering", "writing", "total"):
+                stages[stage] = statistics.mean(j["result"]["timings"][stage] for j in jobs)
+        finally:
+            rt.stop()
+    n = len(paths)
+    return {"workers": workers, "import_s": statistics.mean(import_times),
+            "import_per_min": n / import_wall * 60, "develop_per_min": n / develop_wall * 60,
+            "end_to_end_per_min": n / (import_wall + develop_wall) * 60, "stages": stages}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--photos", type=int, default=6, help="photos per format (default 6)")
+    ap.add_argument("--megapixels", type=float, default=24.0)
+    ap.add_argument("--workers", default="",
+                    help="comma-separated worker counts (default 1..number of cores)")
+    ap.add_argument("--formats", default="jpeg,dng", help="jpeg, dng or both")
+    args = ap.parse_args(argv)
+    cores = os.cpu_count() or 1
+    counts = [int(w) for w in args.workers.split(",") if w] or list(range(1, cores + 1))
+    print("Darkroom pipeline benchmark")
+    print(conditions())
+    print(f"photos    {args.photos} per format, {args.megapixels:g} MP, workers {counts}")
+    with tempfile.TemporaryDirectory(prefix="darkroom-bench-photos-") as tmp:
+        for fmt in args.formats.split(","):
+            t0 = time.perf_counter()
+            paths = make_photos(Path(tmp) / fmt, fmt, args.photos, args.megapixels)
+            size = statistics.mean(p.stat().st_size for p in paths) / 2**20
+            print(f"\n== {fmt.upper()}: {len(paths)} x {args.megapixels:g} MP, "
+                  f"{size:.1f} MiB each (generated in {time.perf_counter() - t0:.1f}s)")
+            print(f"analysis alone: {analysis_cost(paths) * 1000:.0f} ms per photo "
+                  f"(on the 1600 px preview)")
+            print("workers  import s/photo  import/min  develop/min  end-to-end/min  "
+                  "develop stages (mean s: loading / applying_preset / rendering / writing / "
+                  "total)")
+            for workers in counts:
+                r = run(paths, workers)
+                st = r["stages"]
+                print(f"{workers:>7}  {r['import_s']:>14.2f}  {r['import_per_min']:>10.1f}  "
+                      f"{r['develop_per_min']:>11.1f}  {r['end_to_end_per_min']:>14.1f}  "
+                      f"{st['loading']:.2f} / {st['applying_preset']:.3f} / "
+                      f"{st['rendering']:.2f} / {st['writing']:.2f} / {st['total']:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
