@@ -161,6 +161,8 @@ class Database:
         kwargs: dict[str, Any] = {"future": True}
         if self.is_sqlite:
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+            # Workers, services and request threads each hold a connection briefly.
+            kwargs["pool_size"], kwargs["max_overflow"] = 8, 24
         else:
             kwargs["pool_pre_ping"] = True
         self.engine: Engine = create_engine(url, **kwargs)

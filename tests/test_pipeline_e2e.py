@@ -110,6 +110,13 @@ def test_a_session_produces_every_event_in_order_with_consistent_ids(make_server
     assert (completed["total_photos"], completed["approved_photos"],
             completed["approval_rate"]) == (5, 3, 60.0)
     assert rec.of("photo_rejected", photo_id=imported["d.dng"])[0]["reason"] == "soft focus"
+    phases = [e["status"] for e in rec.of("session_updated", session_id=session_id)]
+    assert phases[0] == "processing" and "awaiting_approval" in phases
+    assert phases[-1] == "completed"
+    final = rec.of("session_updated", session_id=session_id)[-1]
+    assert (final["total_photos"], final["processed_photos"], final["progress_percent"]) == \
+        (5, 5, 100.0)
+    assert rec.events.index(final) < rec.events.index(completed)
     # State events may be coalesced by the hub, but the last state always arrives.
     rec.wait(lambda ev: rec.of("approval_queue_updated", session_id=session_id)[-1]
              ["queue_count"] == 0, what="an empty approval queue")
@@ -231,6 +238,16 @@ def test_an_unexpected_error_is_reported_and_the_pipeline_goes_on(make_server, t
     rec.wait(lambda ev: rec.of("job_completed", job_id=first["job_id"]), what="retried job")
     job = ok(server.get(f"/api/jobs/{first['job_id']}"))["job"]
     assert job["status"] == "completed" and job["attempts"] == 2
+    # The same in a request: the cache folder turned into a file.
+    shutil.rmtree(p.cache_dir)
+    p.cache_dir.write_text("in the way")
+    photo = write_image(tmp_path / "z.jpg", seed=33)
+    body = error(server.post("/import/file", {"file_path": str(photo)}), 500, "internal_error")
+    assert str(p.data_dir) not in body["error"]
+    rec.wait(lambda ev: any(e["error_details"]["where"] == "POST /import/file"
+                            for e in rec.of("error_occurred")), what="the request's error")
+    p.cache_dir.unlink()
+    ok(server.post("/import/file", {"file_path": str(photo)}))
     rec.close()
 
 

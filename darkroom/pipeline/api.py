@@ -15,7 +15,7 @@ from typing import Optional
 
 from flask import Blueprint, Flask, jsonify, request, send_file
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from darkroom.db import Export, Job, Photo, PhotoSession, iso, utcnow
 from darkroom.errors import ApiError, json_body
@@ -655,6 +655,20 @@ def system():
         last = {"status": m["status"], "details": m["details"]}
     return jsonify({"success": True, **last, "schema_version": p.schema_version,
                     "thresholds": p.monitor.thresholds})
+
+
+def _unexpected(exc: Exception):
+    """A bug or an environment failure in a pipeline request: error_occurred, then a 500."""
+    jobs.report_error(exc, f"{request.method} {request.path}")
+    return jsonify({"success": False, "code": "internal_error",
+                    "error": "internal server error"}), 500
+
+
+# Not ``Exception``: a blueprint handler for it would also catch ApiError and HTTPException,
+# which the app-wide handlers answer.
+for _kind in (OSError, LookupError, ArithmeticError, RuntimeError, ValueError, TypeError,
+              AttributeError, AssertionError, SQLAlchemyError):
+    bp.register_error_handler(_kind, _unexpected)
 
 
 def register(app: Flask) -> None:

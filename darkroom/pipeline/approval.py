@@ -68,7 +68,8 @@ def decide(p: "Pipeline", photo_id: int, decision: str, reason: str = "") -> dic
     else:
         broadcast_photo_rejected(photo_id=photo_id, session_id=session_id, reason=reason)
     broadcast_approval_queue_updated(queue_count=count(p, session_id), session_id=session_id)
-    sessions_mod.emit_updated(p, session_id)
     completed = sessions_mod.check_completed(p, session_id)
+    if not completed:
+        sessions_mod.emit_updated(p, session_id)
     return {"photo_id": photo_id, "session_id": session_id, "decision": decision,
             "session_completed": completed}

@@ -110,7 +110,7 @@ def import_file(p: "Pipeline", raw_path: str, session_id: Optional[int] = None) 
                           height=height, exif=exif, thumbnail_path=str(thumb_path),
                           preview_path=str(preview_path))
             s.add(photo)
-            sessions_mod.reopen(s, session_id)
+            reopened = sessions_mod.reopen(s, session_id)
             s.flush()
             photo_id = photo.id
     except IntegrityError:
@@ -119,6 +119,8 @@ def import_file(p: "Pipeline", raw_path: str, session_id: Optional[int] = None) 
         raise ImportRejected(409, "duplicate", "this photo was already imported",
                              photo_id=existing) from None
     log.info("imported %s as photo %d in session %d", path.name, photo_id, session_id)
+    if reopened:
+        p.hotfolder_changed()
     thumbnail_url = f"/api/photos/{photo_id}/thumbnail"
     broadcast_photo_imported(photo_id=photo_id, session_id=session_id, file_name=path.name,
                              file_path=str(path), thumbnail_url=thumbnail_url)

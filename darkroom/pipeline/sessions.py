@@ -46,11 +46,27 @@ def counts(s: Session, session_id: int) -> dict[str, int]:
             "rejected_photos": rejected, "awaiting_approval": awaiting}
 
 
+def phase(status: str, c: dict[str, int]) -> str:
+    """Where a session stands, for people: the ``status`` of ``session_updated``.
+
+    completed | paused | processing (photos still developing) | awaiting_approval
+    (developed photos wait for a decision) | active (nothing to do right now).
+    """
+    if status in ("completed", "paused"):
+        return status
+    if c["processed_photos"] < c["total_photos"]:
+        return "processing"
+    if c["decided_photos"] < c["total_photos"]:
+        return "awaiting_approval"
+    return "active"
+
+
 def to_json(session: PhotoSession, c: dict[str, int]) -> dict:
     total = c["total_photos"]
     return {
         "id": session.id, "name": session.name, "import_folder": session.import_folder,
-        "status": session.status, "created_at": iso(session.created_at),
+        "status": session.status, "phase": phase(session.status, c),
+        "created_at": iso(session.created_at),
         "updated_at": iso(session.updated_at), "completed_at": iso(session.completed_at),
         **c,
         "progress_percent": round(c["processed_photos"] / total * 100, 2) if total else 0.0,
@@ -66,11 +82,13 @@ def emit_updated(p: "Pipeline", session_id: int) -> None:
             return
         c = counts(s, session_id)
     broadcast_session_updated(session_id=session_id, total_photos=c["total_photos"],
-                              processed_photos=c["processed_photos"], status=session.status)
+                              processed_photos=c["processed_photos"],
+                              status=phase(session.status, c))
 
 
 def check_completed(p: "Pipeline", session_id: int) -> bool:
-    """Mark the session completed and send ``session_completed`` once every photo is decided."""
+    """Mark the session completed once every photo is decided: a last ``session_updated``
+    (status ``completed``), then ``session_completed``. False when not complete."""
     with p.db.write() as s:
         c = counts(s, session_id)
         if c["total_photos"] == 0 or c["decided_photos"] < c["total_photos"]:
@@ -85,17 +103,19 @@ def check_completed(p: "Pipeline", session_id: int) -> bool:
         return False
     log.info("session %d completed: %d of %d approved", session_id, c["approved_photos"],
              c["total_photos"])
+    emit_updated(p, session_id)
     broadcast_session_completed(session_id=session_id, total_photos=c["total_photos"],
                                 approved_photos=c["approved_photos"], session_name=name)
     p.hotfolder_changed()
     return True
 
 
-def reopen(s: Session, session_id: int) -> None:
-    """A completed session that receives a new photo is active again."""
-    s.execute(update(PhotoSession)
-              .where(PhotoSession.id == session_id, PhotoSession.status == "completed")
-              .values(status="active", completed_at=None, updated_at=utcnow()))
+def reopen(s: Session, session_id: int) -> bool:
+    """A completed session that receives a new photo is active again (True if it was)."""
+    return s.execute(update(PhotoSession)
+                     .where(PhotoSession.id == session_id, PhotoSession.status == "completed")
+                     .values(status="active", completed_at=None, updated_at=utcnow())
+                     ).rowcount == 1
 
 
 def ensure_inbox(p: "Pipeline") -> int:
