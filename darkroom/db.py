@@ -18,7 +18,7 @@ import threading
 from datetime import datetime, timezone
 from typing import Any, Iterator, Optional
 
-from sqlalchemy import (JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text,
+from sqlalchemy import (JSON, BigInteger, DateTime, Float, ForeignKey, Index, Integer, String, Text,
                         create_engine, event, select)
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -50,7 +50,7 @@ class Base(DeclarativeBase):
 class SchemaVersion(Base):
     __tablename__ = "schema_version"
 
-    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     applied_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -79,7 +79,7 @@ class Photo(Base):
     file_path: Mapped[str] = mapped_column(Text)
     file_name: Mapped[str] = mapped_column(String(255))
     content_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    file_size: Mapped[int] = mapped_column(Integer)
+    file_size: Mapped[int] = mapped_column(BigInteger)
     format: Mapped[str] = mapped_column(String(10))
     width: Mapped[Optional[int]] = mapped_column(Integer)
     height: Mapped[Optional[int]] = mapped_column(Integer)
@@ -146,7 +146,7 @@ class Export(Base):
     # pending -> completed | failed
     status: Mapped[str] = mapped_column(String(20), default="pending")
     output_path: Mapped[Optional[str]] = mapped_column(Text)
-    file_size: Mapped[Optional[int]] = mapped_column(Integer)
+    file_size: Mapped[Optional[int]] = mapped_column(BigInteger)
     error: Mapped[Optional[str]] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
