@@ -74,7 +74,7 @@ def test_dashboard_shows_an_http_import_live_with_thumbnails_and_progress(live_s
     wait_js(page, "[...document.querySelectorAll('#gallery-grid .score')].every(s => s.textContent)")
     assert page.locator("#gallery-grid .preset:not([hidden])").count() == 4
     wait_js(page, "document.querySelectorAll('#approval-list li').length === 4", timeout=20)
-    assert page.inner_text('#queue-counts [data-count="completed"]') == "4"
+    wait_js(page, "document.querySelector('#queue-counts [data-count=completed]').textContent === '4'")
     assert page.evaluate("window.__noReload") is True
 
     # The detail view: before/after and every metric of the analysis.

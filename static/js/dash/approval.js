@@ -90,9 +90,14 @@ export function createApproval(ctx) {
   const exportBar = $("#export-progress");
   const exportList = $("#export-list");
 
+  const sessionSelect = $("#export-session");
+  let userChose = false;
+  sessionSelect.addEventListener("change", () => { userChose = true; });
+
+  /** Newest session first; a choice the user made is kept. */
   function fillSessions() {
-    const select = $("#export-session");
-    const chosen = select.value;
+    const select = sessionSelect;
+    const chosen = userChose ? select.value : "";
     const newest = [...ctx.sessions.values()].sort((a, b) => Number(b.id) - Number(a.id));
     select.replaceChildren(...newest.map((s) =>
       h("option", { value: s.id, text: s.name || `Session ${s.id}` })));

@@ -3,7 +3,7 @@
  * the approval rate once complete; a form to create a session and start its
  * import. State: GET /api/sessions, then `session_*` events.
  */
-import { api, listOf } from "../api.js";
+import { api, itemOf, listOf } from "../api.js";
 import { $, h, num, setText } from "../dom.js";
 
 /** A session from the API or an event, in one shape. */
@@ -76,6 +76,24 @@ export function createSessions(ctx) {
     setText($("#sessions-count"), sessions.size);
   }
 
+  /** Re-read one session after a decision (events carry no decision counts). */
+  const refreshing = new Map();
+  function refreshSession(id) {
+    if (refreshing.has(id)) {
+      refreshing.set(id, true);
+      return;
+    }
+    refreshing.set(id, false);
+    api.get(`/api/sessions/${id}`)
+      .then((data) => merge(normalizeSession(itemOf(data, "session"))))
+      .catch((err) => ctx.notify("error", `Session ${id}: ${err.message}`))
+      .finally(() => {
+        const again = refreshing.get(id);
+        refreshing.delete(id);
+        if (again) refreshSession(id);
+      });
+  }
+
   async function startImport(id) {
     const button = list.querySelector(`[data-session="${id}"] .import`);
     if (button) button.disabled = true;
@@ -125,6 +143,8 @@ export function createSessions(ctx) {
       session_completed: (m) => merge({ id: m.session_id, total: m.total_photos,
         approved: m.approved_photos, approvalRate: m.approval_rate, name: m.session_name,
         status: "completed" }),
+      photo_approved: (m) => refreshSession(m.session_id),
+      photo_rejected: (m) => refreshSession(m.session_id),
     },
   };
 }

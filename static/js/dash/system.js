@@ -91,7 +91,7 @@ export function createSystem(ctx) {
         refreshClients();
       },
       resource_warning: (m) => ctx.notify("warning",
-        `${m.resource_type} at ${m.current_value} (threshold ${m.threshold})${m.message ? `: ${m.message}` : ""}`),
+        m.message || `${m.resource_type} at ${m.current_value} (threshold ${m.threshold})`),
       error_occurred: (m) => ctx.notify("error",
         `${m.error_type}: ${m.error_message}${m.job_id !== undefined ? ` (job ${m.job_id})` : ""}`),
     },
