@@ -17,8 +17,7 @@ import logging
 import threading
 import time
 import uuid
-from dataclasses import dataclass
-from typing import Collection, Optional, Protocol
+from typing import Collection, NamedTuple, Optional, Protocol
 
 from sqlalchemy import BigInteger, Column, Float, MetaData, String, Table, Text, delete, func, \
     insert, select
@@ -28,8 +27,7 @@ from darkroom.db import Database
 log = logging.getLogger("darkroom.eventlog")
 
 
-@dataclass(frozen=True)
-class LogRow:
+class LogRow(NamedTuple):
     seq: int
     channel: str
     type: str
@@ -91,8 +89,9 @@ class SqlEventLog:
     def append(self, rows: list[LogRow]) -> None:
         if not rows:
             return
-        with self.db.write() as s:
-            s.execute(insert(events_table), [vars(r) for r in rows])
+        # A Core transaction, not an ORM session: this runs for every batch the hub publishes.
+        with self.db.engine.begin() as conn:
+            conn.execute(insert(events_table), [r._asdict() for r in rows])
 
     def read(self, since: int, until: Optional[int], channels: Optional[Collection[str]],
              limit: int) -> list[LogRow]:

@@ -17,7 +17,6 @@ while a replay thread sends the log's, paced by the client's outbox.
 
 from __future__ import annotations
 
-import json
 import logging
 import queue
 import threading
@@ -28,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Optional
 
+import orjson
 from wsproto.events import CloseConnection
 from wsproto.utilities import LocalProtocolError
 
@@ -45,13 +45,14 @@ CLOSE_SERVER_ERROR = 1011
 CLOSE_TRY_AGAIN = 1013
 
 _STOP = object()
-_BATCH = 256  # events the dispatcher takes, logs and writes in one go
+_BATCH = 1024  # events the dispatcher takes, logs and writes in one go
 _REPLAY_PAGE = 1000  # log rows a replay reads and writes at a time
 _REPLAY_THREADS = 2
 
 
-def _encode(message: dict) -> str:
-    return json.dumps(message, separators=(",", ":"), ensure_ascii=False, default=str)
+def _encode(message: dict) -> bytes:
+    """Compact UTF-8 JSON; anything JSON has no type for (a Path, a datetime) as text."""
+    return orjson.dumps(message, default=str)
 
 
 class Client:
@@ -76,7 +77,7 @@ class Client:
 
     def send(self, message: dict) -> bool:
         """Send one reply (not an event) through the client's single write path."""
-        return self.sock.write([(None, text_frame(_encode(message).encode()))])
+        return self.sock.write([(None, text_frame(_encode(message)))])
 
     def deliver(self, frames: list) -> bool:
         """Write event frames, or hold them in the backlog while a replay runs."""
@@ -254,11 +255,11 @@ class Hub:
             message.update(payload)
             if source:
                 message["source"] = source
-            text = _encode(message)
-            frame = text_frame(text.encode())
+            data = _encode(message)
+            frame = text_frame(data)
             etype = websocket_events.EVENTS.get(name)
             key = etype.key(payload) if etype else None
-            rows.append(LogRow(self._seq, channel, name, wall, text))
+            rows.append(LogRow(self._seq, channel, name, wall, data.decode()))
             out.append((channel, key, frame))
             self.published[channel] += 1
             if key is not None:
