@@ -24,6 +24,16 @@ from collections import deque
 from typing import Callable, Optional
 
 
+def _wait_readable(sock: socket.socket) -> None:
+    # poll, not select: select cannot watch descriptors above 1024.
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(sock, select.POLLIN | select.POLLPRI)
+        poller.poll()
+    else:
+        select.select([sock], [], [])
+
+
 class _Entry:
     """One queued frame; ``key`` names the state it carries, if it may be superseded."""
 
@@ -75,7 +85,7 @@ class ClientSocket:
             try:
                 return self.raw.recv(size)
             except (BlockingIOError, InterruptedError):
-                select.select([self.raw], [], [])
+                _wait_readable(self.raw)
 
     def fileno(self) -> int:
         return self.raw.fileno()
@@ -204,6 +214,7 @@ class ClientSocket:
             self._by_key.clear()
             self._pending = 0
             self._accepting = False
+            self.last_progress = time.monotonic()  # the close frame gets a full stall timeout
             if keep is not None:
                 self._queue.append(keep)
                 self._pending = len(keep.data)
