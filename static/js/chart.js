@@ -1,6 +1,7 @@
 /**
  * A hand-drawn line chart on <canvas> for the last minutes of CPU, memory and
  * disk use (percent, 0-100). No library: a few lines, a grid and a legend.
+ * The time axis spans the history it holds: one minute at least, five at most.
  */
 
 export class ResourceChart {
@@ -70,15 +71,19 @@ export class ResourceChart {
       ctx.stroke();
       ctx.fillText(`${pct}%`, left - 4, y);
     }
+    // Show the history there is (at least a minute), up to the whole window.
     const now = this.points.length ? this.points[this.points.length - 1].time : Date.now();
-    const start = now - this.windowMs;
+    const span = this.points.length ? now - this.points[0].time : 0;
+    const range = Math.min(this.windowMs, Math.max(60 * 1000, span));
+    const start = now - range;
     ctx.textAlign = "left";
     ctx.textBaseline = "alphabetic";
-    ctx.fillText(`-${Math.round(this.windowMs / 60000)} min`, left, height - 3);
+    ctx.fillText(range >= 120000 ? `-${Math.round(range / 60000)} min` : `-${Math.round(range / 1000)} s`,
+      left, height - 3);
     ctx.textAlign = "right";
     ctx.fillText("now", left + plotW, height - 3);
 
-    const x = (t) => left + ((t - start) / this.windowMs) * plotW;
+    const x = (t) => left + ((t - start) / range) * plotW;
     const y = (v) => top + plotH - (Math.max(0, Math.min(100, v)) / 100) * plotH;
     let legendX = left;
     ctx.textAlign = "left";
