@@ -87,8 +87,9 @@ def analysis_cost(paths: list[Path]) -> float:
 
 def run(paths: list[Path], workers: int) -> dict:
     with tempfile.TemporaryDirectory(prefix="darkroom-bench-") as tmp:
-        config = Config(data_dir=Path(tmp) / "data", port=BENCH_PORT, workers=workers, hot_folder=False,
-                        monitor_interval=3600, export_dirs=[str(Path(tmp) / "exports")])
+        config = Config(data_dir=Path(tmp) / "data", port=BENCH_PORT, workers=workers,
+                        hot_folder=False, monitor_interval=3600,
+                        export_dirs=[str(Path(tmp) / "exports")])
         app = create_app(config)
         client = app.test_client()
         rt = app.extensions["darkroom"]

@@ -205,7 +205,7 @@ def test_approval_rules_and_export_safety(live_server, tmp_path):
     _wait_developed(live_server, pid)
     queue = ok(live_server.get("/api/approval/queue"))
     assert [p["id"] for p in queue["photos"]] == [pid]
-    error(live_server.post(f"/api/export", {"photo_ids": [pid]}), 409, "not_approved")
+    error(live_server.post("/api/export", {"photo_ids": [pid]}), 409, "not_approved")
     error(live_server.post(f"/api/approval/{pid}/reject", {"reason": "x" * 1001}), 400)
     error(live_server.post(f"/api/approval/{pid}/approve", {"auto_export": "yes"}), 400)
     error(live_server.post(f"/api/approval/{pid}/approve",

@@ -315,6 +315,15 @@ def test_a_hot_folder_drop_is_imported_once(make_server, tmp_path):
     rec.close()
 
 
+def _wait_mid_render(app, job_id: int) -> None:
+    """Until the job is in the first half of its rendering (seconds before it ends)."""
+    def mid():
+        job = app.get(f"/api/jobs/{job_id}").json()["job"]
+        assert job["status"] in ("pending", "running"), f"job ended too soon: {job['status']}"
+        return job["stage"] == "rendering" and job["progress"] <= 55
+    app.wait_for(mid, timeout=30, what="the job rendering")
+
+
 def test_restart_requeues_a_job_interrupted_by_a_crash(start_app, tmp_path):
     big = write_image(tmp_path / "big.jpg", 3000, 2000, seed=61)
     data_dir = tmp_path / "data"
@@ -323,8 +332,10 @@ def test_restart_requeues_a_job_interrupted_by_a_crash(start_app, tmp_path):
     body = ok(res)
     job_id = body["job_id"]
     assert body["session_id"] == 1
-    app.wait_for(lambda: app.get(f"/api/jobs/{job_id}").json()["job"]["status"] == "running",
-                 timeout=20, what="the job running")
+    # The pipeline runs in the server's worker process: that is the one that must die.
+    worker_pid = ok(app.get("/api/system"))["details"]["pid"]
+    _wait_mid_render(app, job_id)
+    os.kill(worker_pid, signal.SIGKILL)
     app.terminate(signal.SIGKILL)
     app.kill()
 
@@ -339,14 +350,14 @@ def test_restart_requeues_a_job_interrupted_by_a_crash(start_app, tmp_path):
     assert photo["status"] == "developed"
 
 
-def test_a_clean_stop_puts_the_running_job_back(start_app, tmp_path):
+def test_a_job_running_at_a_clean_stop_runs_again_after_the_restart(start_app, tmp_path):
     big = write_image(tmp_path / "big.jpg", 3000, 2000, seed=71)
     data_dir = tmp_path / "data"
     app = start_app(data_dir=data_dir, env={"DARKROOM_WORKERS": "1"})
     job_id = ok(app.post("/import/file", {"file_path": str(big)}))["job_id"]
-    app.wait_for(lambda: app.get(f"/api/jobs/{job_id}").json()["job"]["stage"] == "rendering",
-                 timeout=20, what="the job rendering")
+    _wait_mid_render(app, job_id)
     assert app.terminate(signal.SIGTERM) < 5
     again = start_app(data_dir=data_dir, env={"DARKROOM_WORKERS": "1"})
     again.wait_for(lambda: again.get(f"/api/jobs/{job_id}").json()["job"]["status"]
                    == "completed", timeout=40, what="the job completing after the restart")
+    assert again.get(f"/api/jobs/{job_id}").json()["job"]["attempts"] == 2

@@ -1,4 +1,4 @@
-"""The pipeline's HTTP API (JSON). Every error is an ``ApiError``: ``{success: false, code, error}``.
+"""The pipeline's HTTP API (JSON). Errors are ``ApiError``s: ``{success: false, code, error}``.
 
 Client input is untrusted: every field is checked for type, length and range,
 paths are resolved with realpath and must be regular files (imports) or lie
@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from darkroom.db import Export, Job, Photo, PhotoSession, iso, utcnow
 from darkroom.errors import ApiError, json_body
-from darkroom.pipeline import approval, export, importer, jobs, pipeline
+from darkroom.pipeline import approval, export, imaging, importer, jobs, pipeline
 from darkroom.pipeline import sessions as sessions_mod
 from websocket_events import broadcast_priority_changed, broadcast_session_created
 
@@ -261,8 +261,8 @@ def import_session_folder(session_id: int):
     if not os.path.isdir(folder):
         raise ApiError(409, "folder_missing", "the session's import folder no longer exists")
     files = importer.scan_folder(folder)
-    supported = [f for f in files if importer.imaging.file_format(f) is not None]
-    skipped = [f.name for f in files if importer.imaging.file_format(f) is None]
+    supported = [f for f in files if imaging.file_format(f) is not None]
+    skipped = [f.name for f in files if imaging.file_format(f) is None]
     for path in supported:
         p.imports.submit(path, session_id)
     log.info("session %d: queued %d file(s) from its folder", session_id, len(supported))

@@ -142,7 +142,7 @@ def run(ctx: "JobContext") -> dict:
         raise  # back to pending; it runs again after the restart
     except Exception as exc:
         message = "export cancelled" if isinstance(exc, jobs.JobCancelled) else \
-            (str(exc) or type(exc).__name__)
+            jobs.describe(exc)
         with p.db.write() as s:
             row = s.get(Export, export_id)
             row.status, row.error, row.finished_at = "failed", message, utcnow()

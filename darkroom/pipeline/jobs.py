@@ -10,6 +10,7 @@ interrupted by a clean stop is put back to ``pending`` too.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 import traceback
@@ -93,6 +94,14 @@ def queue_counts(p: "Pipeline") -> dict[str, int]:
             "cancelled": by_status.get("cancelled", 0)}
 
 
+def describe(exc: BaseException) -> str:
+    """A short message for clients: OS errors name the file, not its whole path."""
+    if isinstance(exc, OSError) and exc.strerror:
+        name = os.path.basename(os.fsdecode(exc.filename)) if exc.filename else ""
+        return f"{exc.strerror}: {name}" if name else exc.strerror
+    return str(exc)[:500] or type(exc).__name__
+
+
 def report_error(exc: BaseException, where: str, job_id: Optional[int] = None,
                  photo_id: Optional[int] = None) -> None:
     """Log an unexpected exception with its traceback and send ``error_occurred``."""
@@ -103,9 +112,8 @@ def report_error(exc: BaseException, where: str, job_id: Optional[int] = None,
     details = {"where": where,
                "location": f"{last.name} ({last.filename.rsplit('/', 1)[-1]}:{last.lineno})"
                if last else None}
-    broadcast_error_occurred(error_type=type(exc).__name__, error_message=str(exc)[:500] or
-                             type(exc).__name__, error_details=details, job_id=job_id,
-                             photo_id=photo_id)
+    broadcast_error_occurred(error_type=type(exc).__name__, error_message=describe(exc),
+                             error_details=details, job_id=job_id, photo_id=photo_id)
 
 
 class QueueNotifier:
@@ -360,7 +368,7 @@ class WorkerPool:
                     s.execute(update(Photo).where(Photo.id == ctx.photo_id).values(**photo_values))
 
     def _failed(self, ctx: JobContext, exc: Exception, expected: bool) -> None:
-        message = str(exc) or type(exc).__name__
+        message = describe(exc)
         details = {"type": type(exc).__name__, "stage": ctx.stage, "expected": expected,
                    "kind": ctx.kind}
         with self.p.db.read() as s:
@@ -376,10 +384,12 @@ class WorkerPool:
         """The photo finished (developed or failed): session progress and approval queue."""
         try:
             with self.p.db.read() as s:
-                session_id = s.scalar(select(Photo.session_id).where(Photo.id == ctx.photo_id))
+                photo = s.get(Photo, ctx.photo_id)
+                session_id, developed = photo.session_id, photo.status == "developed"
             sessions_mod.emit_updated(self.p, session_id)
-            broadcast_approval_queue_updated(queue_count=self.p.approval_count(session_id),
-                                             session_id=session_id)
+            if developed:
+                broadcast_approval_queue_updated(queue_count=self.p.approval_count(session_id),
+                                                 session_id=session_id)
         except Exception as exc:
             report_error(exc, "after develop", job_id=ctx.job_id, photo_id=ctx.photo_id)
 

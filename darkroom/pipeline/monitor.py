@@ -9,6 +9,7 @@ again, so a value hovering at the limit does not warn on every tick.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from typing import TYPE_CHECKING, Optional
@@ -80,6 +81,7 @@ class Monitor:
             "imports_pending": self.p.imports.pending(),
             "connected_clients": hub.client_count(),
             "uptime_seconds": round(time.monotonic() - self._started, 1),
+            "pid": os.getpid(),
             "measured_at": iso(utcnow()),
         }
         values = {"cpu": details["cpu_percent"], "memory": details["memory_percent"],
