@@ -49,7 +49,13 @@ def is_raw(fmt: str) -> bool:
 
 
 def load(path: str | os.PathLike, max_edge: Optional[int] = None) -> np.ndarray:
-    """Decode a photo to an upright RGB uint8 array, optionally no larger than ``max_edge``.
+    """Decode a photo to an upright RGB uint8 array, optionally no larger than ``max_edge``."""
+    return load_with_size(path, max_edge)[0]
+
+
+def load_with_size(path: str | os.PathLike,
+                   max_edge: Optional[int] = None) -> tuple[np.ndarray, tuple[int, int]]:
+    """Like ``load``, plus the photo's full upright (width, height).
 
     With ``max_edge`` JPEGs decode at reduced DCT scale and RAW files are
     demosaiced at half size: fast previews for import and analysis.
@@ -59,13 +65,13 @@ def load(path: str | os.PathLike, max_edge: Optional[int] = None) -> np.ndarray:
         raise ImageError("unsupported file format")
     try:
         if is_raw(fmt):
-            rgb = _load_raw(path, half_size=max_edge is not None)
+            rgb, size = _load_raw(path, half_size=max_edge is not None)
             img = Image.fromarray(rgb, "RGB")
         else:
-            img = _open_raster(path, max_edge)
+            img, size = _open_raster(path, max_edge)
         if max_edge is not None and max(img.size) > max_edge:
             img.thumbnail((max_edge, max_edge), Image.Resampling.LANCZOS)
-        return np.asarray(img, dtype=np.uint8)
+        return np.asarray(img, dtype=np.uint8), size
     except ImageError:
         raise
     except (OSError, ValueError, SyntaxError, EOFError, struct.error, IndexError,
@@ -73,8 +79,11 @@ def load(path: str | os.PathLike, max_edge: Optional[int] = None) -> np.ndarray:
         raise ImageError(f"cannot decode image: {exc.__class__.__name__}") from exc
 
 
-def _open_raster(path, max_edge: Optional[int]) -> Image.Image:
+def _open_raster(path, max_edge: Optional[int]) -> tuple[Image.Image, tuple[int, int]]:
     with Image.open(path) as img:
+        width, height = img.size
+        if _orientation(img) in (5, 6, 7, 8):
+            width, height = height, width
         if max_edge is not None and img.format == "JPEG":
             img.draft("RGB", (max_edge, max_edge))
         img.load()
@@ -87,17 +96,28 @@ def _open_raster(path, max_edge: Optional[int]) -> Image.Image:
             rgba = img.convert("RGBA")
             background = Image.new("RGB", rgba.size, (255, 255, 255))
             background.paste(rgba, mask=rgba.getchannel("A"))
-            return background
-        return img.convert("RGB")
+            return background, (width, height)
+        return img.convert("RGB"), (width, height)
 
 
-def _load_raw(path, half_size: bool) -> np.ndarray:
+def _orientation(img: Image.Image) -> int:
+    try:
+        return int(img.getexif().get(0x0112, 1))
+    except Exception:  # a broken EXIF block must not make a readable photo unreadable
+        return 1
+
+
+def _load_raw(path, half_size: bool) -> tuple[np.ndarray, tuple[int, int]]:
     import rawpy
 
     try:
         with rawpy.imread(os.fspath(path)) as raw:
-            return raw.postprocess(use_camera_wb=True, half_size=half_size, output_bps=8,
-                                   no_auto_bright=False, user_flip=None)
+            width, height = raw.sizes.width, raw.sizes.height
+            if raw.sizes.flip in (5, 6):
+                width, height = height, width
+            rgb = raw.postprocess(use_camera_wb=True, half_size=half_size, output_bps=8,
+                                  no_auto_bright=False, user_flip=None)
+            return rgb, (width, height)
     except (rawpy.LibRawError, MemoryError) as exc:
         raise ImageError(f"cannot decode RAW file: {exc.__class__.__name__}") from exc
 
@@ -244,20 +264,3 @@ def _normalise(tags: dict[int, Any]) -> dict[str, Any]:
             pass
     return out
 
-
-def dimensions(path: str | os.PathLike, fallback: np.ndarray) -> tuple[int, int]:
-    """Full-size (width, height) of a photo without decoding it, upright."""
-    fmt = file_format(path)
-    try:
-        if fmt is not None and is_raw(fmt):
-            import rawpy
-
-            with rawpy.imread(os.fspath(path)) as raw:
-                w, h = raw.sizes.width, raw.sizes.height
-                return (h, w) if raw.sizes.flip in (5, 6) else (w, h)
-        with Image.open(path) as img:
-            w, h = img.size
-            orientation = img.getexif().get(0x0112, 1)
-            return (h, w) if orientation in (5, 6, 7, 8) else (w, h)
-    except Exception:  # the preview already decoded; its size is a fair answer
-        return int(fallback.shape[1]), int(fallback.shape[0])

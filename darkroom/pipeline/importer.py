@@ -93,7 +93,7 @@ def import_file(p: "Pipeline", raw_path: str, session_id: Optional[int] = None) 
         raise ImportRejected(409, "duplicate", "this photo was already imported",
                              photo_id=existing)
     try:
-        preview = imaging.load(path, max_edge=PREVIEW_EDGE)
+        preview, (width, height) = imaging.load_with_size(path, max_edge=PREVIEW_EDGE)
     except imaging.ImageError as exc:
         raise ImportRejected(422, "unreadable_image", f"cannot read image {path.name}: {exc}") \
             from None
@@ -102,7 +102,6 @@ def import_file(p: "Pipeline", raw_path: str, session_id: Optional[int] = None) 
     preview_path = p.cache_dir / f"{digest}_preview.jpg"
     imaging.save_jpeg(preview, thumb_path, max_edge=THUMBNAIL_EDGE, quality=80)
     imaging.save_jpeg(preview, preview_path, quality=85)
-    width, height = imaging.dimensions(path, preview)
     try:
         with p.db.write() as s:
             photo = Photo(session_id=session_id, file_path=str(path), file_name=path.name[:255],
