@@ -47,10 +47,6 @@ def browser() -> Iterator:
         chromium.close()
 
 
-class PageErrors(list):
-    """Uncaught page errors and console errors, to assert a clean run."""
-
-
 @pytest.fixture
 def open_page(browser) -> Iterator[Callable]:
     """``open_page(url, **context_options)`` -> a Playwright page that records its errors."""
@@ -61,7 +57,7 @@ def open_page(browser) -> Iterator[Callable]:
         context.set_default_timeout(15_000)
         contexts.append(context)
         page = context.new_page()
-        page.errors = PageErrors()
+        page.errors = []  # uncaught exceptions in the page: tests assert there are none
         page.on("pageerror", lambda exc: page.errors.append(f"pageerror: {exc}"))
         page.goto(url)
         return page

@@ -5,8 +5,6 @@ are rendered as text, never as HTML."""
 from __future__ import annotations
 
 import re
-import signal
-from pathlib import Path
 
 import pytest
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from browser_support import (PHONE, browser, eventually, open_page, screenshot,  # noqa: F401
+from browser_support import (PHONE, browser, open_page, screenshot,  # noqa: F401
                              wait_connected, wait_js)
+from conftest import free_port
 from imagegen import write_image
 
 pytestmark = pytest.mark.browser
@@ -159,9 +160,9 @@ def test_phone_view_culls_by_swipe_and_tap(live_server, open_page, tmp_path):
     assert page.errors == []
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(90)  # three app starts and a backoff of up to 16 s
 def test_dashboard_survives_a_server_restart_and_recovers_state(start_app, open_page, tmp_path):
-    from conftest import free_port
-
     data_dir = tmp_path / "data"
     port = free_port()
     app = start_app(port=port, data_dir=data_dir)
