@@ -236,3 +236,23 @@ def test_snapshot_is_requested_only_when_asked(harness):
     assert "snapshot" not in sent[0]
     assert sent[1] == {"type": "subscribe", "channels": ["jobs"], "since": {"epoch": "E", "seq": 4},
                        "snapshot": True}
+
+
+def test_a_server_that_drops_at_once_is_not_hammered(harness):
+    # Each link is welcomed, then dropped at once: the backoff keeps growing.
+    harness.evaluate("""() => {
+      window.rt = makeClient({minDelay: 10, maxDelay: 10000});
+      window.delays = [];
+      rt.on('reconnecting', (d) => delays.push(d.attempt));
+      rt.connect();
+      window.cycle = () => {
+        const ws = sockets[sockets.length - 1];
+        ws.serverOpen({epoch: 'E', seq: 0});
+        ws.serverClose();
+      };
+      cycle();
+    }""")
+    for n in range(2, 5):
+        harness.wait_for_function(f"sockets.length === {n}", timeout=5_000)
+        harness.evaluate("cycle()")
+    assert harness.evaluate("delays") == [1, 2, 3, 4]

@@ -44,6 +44,9 @@ export const STATES = Object.freeze({
   CLOSED: "closed",
 });
 
+const WELCOME_TIMEOUT = 10000;
+const STABLE_AFTER = 5000;
+
 /** The /ws URL of the server that served the current page. */
 export function defaultUrl(path = "/ws") {
   const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
@@ -94,7 +97,9 @@ export class RealtimeClient {
     this._queue = [];
     this._ws = null;
     this._attempt = 0;
+    this._openedAt = 0;
     this._retryTimer = null;
+    this._welcomeTimer = null;
     this._watchTimer = null;
     this._wanted = false;
     this._everOpened = false;
@@ -129,6 +134,7 @@ export class RealtimeClient {
     this._wanted = false;
     window.removeEventListener("online", this._onOnline);
     clearTimeout(this._retryTimer);
+    clearTimeout(this._welcomeTimer);
     clearInterval(this._watchTimer);
     this._queue = [];
     if (this._ws) {
@@ -189,6 +195,11 @@ export class RealtimeClient {
     }
     this._ws = ws;
     this.lastTraffic = Date.now();
+    // A socket that opens but never says connection_established is no link.
+    clearTimeout(this._welcomeTimer);
+    this._welcomeTimer = setTimeout(() => {
+      if (this._ws === ws && this.state !== STATES.OPEN) this._dropLink();
+    }, WELCOME_TIMEOUT);
     ws.onmessage = (ev) => { if (this._ws === ws) this._onMessage(ev); };
     ws.onclose = () => { if (this._ws === ws) this._lost(); };
     ws.onerror = () => { /* onclose follows and decides */ };
@@ -197,6 +208,11 @@ export class RealtimeClient {
   _lost() {
     this._ws = null;
     clearInterval(this._watchTimer);
+    clearTimeout(this._welcomeTimer);
+    // Only a link that stayed up a while resets the backoff: a server that
+    // accepts and drops at once (overloaded, restarting) is not hammered.
+    if (this._openedAt && Date.now() - this._openedAt >= STABLE_AFTER) this._attempt = 0;
+    this._openedAt = 0;
     if (this._wanted) this._scheduleReconnect();
   }
 
@@ -265,7 +281,8 @@ export class RealtimeClient {
     if (first && typeof msg.seq === "number") this.lastSeq = msg.seq;
     if (epochChanged) this.lastSeq = typeof msg.seq === "number" ? msg.seq : null;
     this._everOpened = true;
-    this._attempt = 0;
+    this._openedAt = Date.now();
+    clearTimeout(this._welcomeTimer);
     this._sendNow(this._registerMessage());
     const channels = [...this.channels];
     this._resumeSent = channels.length ? { first, since } : null;
