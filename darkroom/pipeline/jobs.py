@@ -74,12 +74,16 @@ def create(p: "Pipeline", photo_id: int, priority: int, preset: str, kind: str =
         job = Job(kind=kind, photo_id=photo_id, session_id=photo.session_id, priority=priority,
                   preset=preset, params=params or {})
         s.add(job)
+        left_approval = kind == "develop" and photo.status == "developed"
         if kind == "develop":
             photo.status = "queued"
             photo.preset = preset
         s.flush()
     broadcast_job_created(job_id=job.id, photo_id=photo_id, priority=priority, preset=preset,
                           session_id=job.session_id)
+    if left_approval:  # developed again: it waits for the new render, not for a decision
+        broadcast_approval_queue_updated(queue_count=p.approval_count(job.session_id),
+                                         session_id=job.session_id)
     p.queue.changed()
     p.workers.wake()
     return job
