@@ -71,6 +71,7 @@ async function resync() {
   const failed = results.filter((r) => r.status === "rejected")
     .map((r) => (r.reason.path ? `${r.reason.path} (${r.reason.status})` : r.reason.message));
   if (failed.length) ctx.notify("error", `Could not load state: ${failed.join(", ")}`);
+  ctx.emit("loaded");
   const pending = held;
   held = null;
   pending.forEach(dispatch);

@@ -38,7 +38,7 @@ export function createJobs(ctx) {
           onclick: () => act(job.id, "cancel") }),
         h("button", { type: "button", class: "retry", text: "Retry",
           onclick: () => act(job.id, "retry") })),
-      h("progress", { max: 100, value: 0 }),
+      h("progress", { max: 100, value: 0, "aria-label": `Progress of job ${job.id}` }),
       h("p", { class: "job-message muted" }));
     list.prepend(node);
     return node;
@@ -112,6 +112,9 @@ export function createJobs(ctx) {
       if (typeof counts[key] === "number") setText(node, num(counts[key]));
     }
   }
+
+  // Jobs may load before the photos that name them.
+  ctx.on("loaded", () => jobs.forEach(render));
 
   return {
     setCounts,

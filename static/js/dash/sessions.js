@@ -48,7 +48,7 @@ export function createSessions(ctx) {
         h("h3", { class: "name" }),
         h("span", { class: "tag status" })),
       h("p", { class: "folder muted" }),
-      h("progress", { max: 100, value: 0 }),
+      h("progress", { max: 100, value: 0, "aria-label": "Session progress" }),
       h("p", { class: "counts-line" }),
       h("div", { class: "card-actions" },
         h("button", { type: "button", class: "import", text: "Import folder",
