@@ -98,6 +98,7 @@ class Photo(Base):
     preview_path: Mapped[Optional[str]] = mapped_column(Text)
     developed_path: Mapped[Optional[str]] = mapped_column(Text)
     developed_preview_path: Mapped[Optional[str]] = mapped_column(Text)
+    developed_thumbnail_path: Mapped[Optional[str]] = mapped_column(Text)
     error: Mapped[Optional[str]] = mapped_column(Text)
     imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,

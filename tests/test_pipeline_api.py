@@ -93,7 +93,7 @@ def test_every_format_imports_with_exif_and_develops(live_server, tmp_path, make
     assert (body["width"], body["height"]) == (120, 80)
     photo = _wait_developed(live_server, body["photo_id"])
     assert photo["status"] == "developed"
-    for kind in ("thumbnail", "preview", "developed"):
+    for kind in ("thumbnail", "preview", "developed", "developed/thumbnail"):
         res = live_server.get(f"/api/photos/{body['photo_id']}/{kind}")
         assert res.status_code == 200 and res.content[:2] == b"\xff\xd8", kind
 

@@ -130,6 +130,8 @@ def photo_json(photo: Photo) -> dict:
         "imported_at": iso(photo.imported_at), "updated_at": iso(photo.updated_at),
         "thumbnail_url": f"{base}/thumbnail", "preview_url": f"{base}/preview",
         "developed_url": f"{base}/developed" if photo.developed_path else None,
+        "developed_thumbnail_url": f"{base}/developed/thumbnail" if photo.developed_path
+        else None,
     }
 
 
@@ -348,6 +350,11 @@ def photo_preview(photo_id: int):
 @bp.get("/api/photos/<int:photo_id>/developed")
 def photo_developed(photo_id: int):
     return _image(photo_id, "developed_preview_path", "developed image")
+
+
+@bp.get("/api/photos/<int:photo_id>/developed/thumbnail")
+def photo_developed_thumbnail(photo_id: int):
+    return _image(photo_id, "developed_thumbnail_path", "developed thumbnail")
 
 
 # --- jobs ---------------------------------------------------------------------

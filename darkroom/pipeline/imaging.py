@@ -122,6 +122,15 @@ def _load_raw(path, half_size: bool) -> tuple[np.ndarray, tuple[int, int]]:
         raise ImageError(f"cannot decode RAW file: {exc.__class__.__name__}") from exc
 
 
+def downscaled(rgb: np.ndarray, max_edge: int) -> np.ndarray:
+    """``rgb`` made no larger than ``max_edge`` (Lanczos), or itself when it already is."""
+    if max(rgb.shape[:2]) <= max_edge:
+        return rgb
+    img = Image.fromarray(rgb, "RGB")
+    img.thumbnail((max_edge, max_edge), Image.Resampling.LANCZOS)
+    return np.asarray(img)
+
+
 def save_jpeg(rgb: np.ndarray, path: str | os.PathLike, max_edge: Optional[int] = None,
               quality: int = 90) -> int:
     """Write ``rgb`` as a JPEG (atomically: temp file then rename); return its size."""

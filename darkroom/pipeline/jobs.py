@@ -38,6 +38,7 @@ ACTIVE = ("pending", "running")
 STATUSES = ("pending", "running", "completed", "failed", "cancelled")
 DEVELOPED_QUALITY = 92
 PREVIEW_EDGE = 1600
+THUMBNAIL_EDGE = 320
 
 
 class JobError(Exception):
@@ -363,7 +364,8 @@ class WorkerPool:
                 if status == "completed":
                     photo_values = {"status": "developed", "error": None, "preset": ctx.preset,
                                     "developed_path": result["developed_path"],
-                                    "developed_preview_path": result["preview_path"]}
+                                    "developed_preview_path": result["preview_path"],
+                                    "developed_thumbnail_path": result["thumbnail_path"]}
                 elif status == "failed":
                     photo_values = {"status": "failed", "error": error}
                 elif photo_status:
@@ -418,12 +420,17 @@ def develop(ctx: JobContext) -> dict:
     ctx.progress("writing", 90, "Writing the developed JPEG")
     developed = p.render_dir / f"{ctx.photo_id}.jpg"
     preview = p.render_dir / f"{ctx.photo_id}_preview.jpg"
+    thumbnail = p.render_dir / f"{ctx.photo_id}_thumb.jpg"
     size = imaging.save_jpeg(out, developed, quality=DEVELOPED_QUALITY)
-    ctx.progress("writing", 97, "Writing the preview")
-    preview_size = imaging.save_jpeg(out, preview, max_edge=PREVIEW_EDGE, quality=85)
+    ctx.progress("writing", 96, "Writing the preview and thumbnail")
+    small = imaging.downscaled(out, PREVIEW_EDGE)
+    preview_size = imaging.save_jpeg(small, preview, quality=85)
+    thumbnail_size = imaging.save_jpeg(small, thumbnail, max_edge=THUMBNAIL_EDGE, quality=80)
     ctx.progress("writing", 100, "Done")
     return {"developed_path": str(developed), "developed_size": size,
             "preview_path": str(preview), "preview_size": preview_size,
+            "thumbnail_path": str(thumbnail), "thumbnail_size": thumbnail_size,
             "width": int(out.shape[1]), "height": int(out.shape[0]), "preset": preset.name,
             "developed_url": f"/api/photos/{ctx.photo_id}/developed",
+            "developed_thumbnail_url": f"/api/photos/{ctx.photo_id}/developed/thumbnail",
             "timings": ctx.finish_timings()}
