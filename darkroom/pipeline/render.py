@@ -5,10 +5,10 @@ report progress as rows are actually finished. Per pixel, in this order:
 
 1. white balance: ``temperature`` warms (red up, blue down) or cools; ``tint``
    moves between green and magenta;
-2. a tone curve built once per render as a 4096-entry lookup table:
-   ``exposure`` (EV, applied in linear light), ``shadows`` and ``highlights``
-   (gamma on the lower and upper half), ``contrast`` (an S-curve about
-   mid-grey);
+2. a tone curve: ``exposure`` (EV, applied in linear light), ``shadows`` and
+   ``highlights`` (gamma on the lower and upper half), ``contrast`` (an
+   S-curve about mid-grey); white balance and tone together are one
+   256-entry table per channel, computed once per render;
 3. ``saturation`` scales chroma; ``vibrance`` scales it more where the pixel
    is still dull;
 4. ``clarity`` adds large-radius local contrast on the midtones (the blur
@@ -27,16 +27,15 @@ from typing import Callable, Optional
 
 import numpy as np
 
-LUT_SIZE = 4096
 _LUMA = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
 
 ProgressFn = Callable[[int, int], None]
 
 
-def tone_lut(adj: dict[str, float]) -> np.ndarray:
-    """The tone curve of a preset as a float32 lookup table on [0, 1]."""
-    x = np.linspace(0.0, 1.0, LUT_SIZE, dtype=np.float64)
-    y = np.clip((x ** 2.2) * (2.0 ** adj.get("exposure", 0.0)), 0, 1) ** (1 / 2.2)
+def tone_curve(x: np.ndarray, adj: dict[str, float]) -> np.ndarray:
+    """The preset's tone curve applied to values in [0, 1]."""
+    y = np.clip((np.asarray(x, np.float64) ** 2.2) * (2.0 ** adj.get("exposure", 0.0)),
+                0, 1) ** (1 / 2.2)
     s = adj.get("shadows", 0.0) / 100.0
     if s:
         low = y < 0.5
@@ -48,7 +47,7 @@ def tone_lut(adj: dict[str, float]) -> np.ndarray:
     c = adj.get("contrast", 0.0) / 100.0
     if c:
         y = y - c * 0.8 * np.sin(2 * np.pi * y) / (2 * np.pi)
-    return np.clip(y, 0, 1).astype(np.float32)
+    return np.clip(y, 0, 1)
 
 
 def _box_blur(a: np.ndarray, radius: int, axis: int) -> np.ndarray:
@@ -115,11 +114,13 @@ class Renderer:
         self.src = rgb
         self.adj = adjustments
         self.h, self.w = rgb.shape[:2]
-        self.lut = tone_lut(adjustments)
         t = adjustments.get("temperature", 0.0) / 100.0
         tint = adjustments.get("tint", 0.0) / 100.0
-        self.wb = np.array([1 + 0.15 * t + 0.05 * tint, 1 - 0.10 * tint,
-                            1 - 0.15 * t + 0.05 * tint], dtype=np.float32)
+        wb = (1 + 0.15 * t + 0.05 * tint, 1 - 0.10 * tint, 1 - 0.15 * t + 0.05 * tint)
+        # White balance and tone are per channel and per 8-bit value: one table each.
+        levels = np.arange(256, dtype=np.float64) / 255.0
+        self.luts = [tone_curve(np.clip(levels * gain, 0, 1), adjustments).astype(np.float32)
+                     for gain in wb]
         short = min(self.h, self.w)
         self.clarity_sigma = max(1.5, short / 150.0)
         # The clarity blur runs on a grid this many times coarser (same result, ~step^2 faster).
@@ -138,14 +139,7 @@ class Renderer:
     def _pointwise(self, block: np.ndarray, y0: int) -> list[np.ndarray]:
         """Rows of the source through white balance, tone, colour and vignette (planar)."""
         adj = self.adj
-        scale = (LUT_SIZE - 1) / 255.0
-        planes = []
-        for c in range(3):
-            idx = block[..., c].astype(np.float32)
-            idx *= scale * float(self.wb[c])
-            idx += 0.5
-            np.clip(idx, 0, LUT_SIZE - 1, out=idx)
-            planes.append(self.lut[idx.astype(np.uint16)])
+        planes = [np.take(self.luts[c], block[..., c]) for c in range(3)]
         r, g, b = planes
         sat = adj.get("saturation", 0.0) / 100.0
         vib = adj.get("vibrance", 0.0) / 100.0
