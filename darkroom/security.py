@@ -21,7 +21,9 @@ from darkroom.config import LOOPBACK_HOSTS, Config
 from darkroom.errors import ApiError
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-CSP = ("default-src 'self'; img-src 'self' data: blob:; connect-src 'self'; "
+# connect-src also names our loopback WebSocket origins, so a page opened at
+# 127.0.0.1 can run code that says ws://localhost:<port>/ws (the quick reference's).
+CSP = ("default-src 'self'; img-src 'self' data: blob:; connect-src 'self' {sockets}; "
        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
 
 
@@ -72,6 +74,8 @@ class Guard:
         self.origins = frozenset(self._origin(o) for o in config.allowed_origins)
         loopback = {f"http://{h}:{config.port}" for h in ("localhost", "127.0.0.1", "[::1]")}
         self.loopback_origins = frozenset(loopback)
+        sockets = " ".join(sorted(o.replace("http://", "ws://") for o in loopback))
+        self.csp = CSP.format(sockets=sockets)
 
     @staticmethod
     def _origin(value: str) -> str:
@@ -121,6 +125,6 @@ def init_app(app: Flask, config: Config) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         if response.mimetype == "text/html":
-            response.headers.setdefault("Content-Security-Policy", CSP)
+            response.headers.setdefault("Content-Security-Policy", guard.csp)
             response.headers.setdefault("X-Frame-Options", "DENY")
         return response

@@ -130,3 +130,9 @@ def test_debugger_is_off(live_server):
 ])
 def test_split_host(value, expected):
     assert split_host(value) == expected
+
+
+def test_html_pages_carry_a_strict_csp(live_server):
+    csp = live_server.get("/").headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert f"ws://localhost:{live_server.port}" in csp and "unsafe-inline" not in csp
