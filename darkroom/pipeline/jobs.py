@@ -187,7 +187,6 @@ class JobContext:
     stage: Optional[str] = None
     timings: dict[str, float] = field(default_factory=dict)
     _stage_started: float = 0.0
-    _last_sent: float = 0.0
 
     def check(self) -> None:
         if self.job_id in self.pool.cancel_requests:

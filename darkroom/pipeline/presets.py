@@ -20,7 +20,7 @@ import json
 import logging
 import re
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Optional
 
@@ -49,7 +49,6 @@ class Preset:
     description: str = ""
     context_tags: tuple[str, ...] = ()
     source: str = "shipped"
-    path: Optional[str] = field(default=None, compare=False)
 
     def to_json(self) -> dict:
         return {"name": self.name, "description": self.description,
@@ -110,9 +109,7 @@ class PresetLibrary:
                 except (OSError, ValueError) as exc:
                     log.warning("skipping preset file %s: %s", path, exc)
                     continue
-                presets[preset.name] = Preset(preset.name, preset.adjustments,
-                                              preset.description, preset.context_tags,
-                                              source, str(path))
+                presets[preset.name] = preset
         with self._lock:
             self._presets = presets
         log.info("loaded %d presets from %d directories", len(presets), len(self.dirs))
