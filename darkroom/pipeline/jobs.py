@@ -228,6 +228,7 @@ class WorkerPool:
         self.cancel_requests: set[int] = set()
         self.live: dict[int, dict] = {}
         self._wake = threading.Condition()
+        self._kicked = False
         self._runners: dict[str, Callable[[JobContext], dict]] = {"develop": develop}
 
     def register(self, kind: str, runner: Callable[[JobContext], dict]) -> None:
@@ -264,6 +265,7 @@ class WorkerPool:
 
     def wake(self) -> None:
         with self._wake:
+            self._kicked = True
             self._wake.notify_all()
 
     def pause(self) -> None:
@@ -284,8 +286,10 @@ class WorkerPool:
                     report_error(exc, "claim")
             if job is None:
                 with self._wake:
-                    if not self.stopping.is_set():
+                    # A wake() since the claim means new work: look again at once.
+                    if not self._kicked and not self.stopping.is_set():
                         self._wake.wait(timeout=1.0)
+                    self._kicked = False
                 continue
             try:
                 self.run(job)
