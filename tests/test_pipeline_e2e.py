@@ -361,3 +361,21 @@ def test_a_job_running_at_a_clean_stop_runs_again_after_the_restart(start_app, t
     again.wait_for(lambda: again.get(f"/api/jobs/{job_id}").json()["job"]["status"]
                    == "completed", timeout=40, what="the job completing after the restart")
     assert again.get(f"/api/jobs/{job_id}").json()["job"]["attempts"] == 2
+
+
+def test_queue_status_follows_the_counts_at_a_bounded_rate(live_server, tmp_path):
+    rec = Recorder(live_server, ("queue",))
+    ok(live_server.post("/api/queue/pause"))
+    t0 = time.monotonic()
+    for i in range(8):
+        ok(live_server.post("/import/file", {"file_path": str(
+            write_image(tmp_path / f"q{i}.jpg", 48, 32, seed=200 + i))}))
+    rec.wait(lambda ev: rec.of("queue_status") and rec.of("queue_status")[-1]["pending"] == 8,
+             what="eight pending jobs")
+    elapsed = time.monotonic() - t0
+    assert len(rec.of("queue_status")) <= elapsed / 0.25 + 2
+    ok(live_server.post("/api/queue/resume"))
+    rec.wait(lambda ev: rec.of("queue_status")[-1]["completed"] == 8, what="eight completed")
+    last = rec.of("queue_status")[-1]
+    assert (last["pending"], last["processing"], last["failed"], last["total"]) == (0, 0, 0, 8)
+    rec.close()
