@@ -61,9 +61,15 @@ def resolve_file(raw: str) -> Path:
 
 
 def content_hash(path: Path) -> tuple[str, int]:
+    """SHA-256 and size; opened without blocking and checked again, so a file swapped for a
+    FIFO after ``resolve_file`` cannot hang the import."""
     h = hashlib.sha256()
     size = 0
-    with open(path, "rb") as fp:
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ImportRejected(400, "not_a_file", f"not a regular file: {path.name}")
+    with os.fdopen(fd, "rb") as fp:
         while chunk := fp.read(1 << 20):
             h.update(chunk)
             size += len(chunk)
