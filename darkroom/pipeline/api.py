@@ -389,7 +389,9 @@ def create_job():
 @bp.get("/api/jobs")
 def list_jobs():
     p = pipeline()
-    status = _query_choice("status", jobs.STATUSES)
+    # "processing" is queue_status's name for running jobs.
+    status = _query_choice("status", (*jobs.STATUSES, "processing"))
+    status = "running" if status == "processing" else status
     kind = _query_choice("kind", ("develop", "export"))
     photo_id = _query_int("photo_id")
     session_id = _query_int("session_id")
