@@ -51,13 +51,17 @@ def conditions() -> str:
         f"cores     {psutil.cpu_count(logical=False)} physical, {psutil.cpu_count()} logical"
         + (f", {freq.max or freq.current:.0f} MHz" if freq else ""),
         f"memory    {psutil.virtual_memory().total / 2**30:.1f} GiB",
-        f"load      {os.getloadavg()[0]:.2f} (1 min) before the run"
-        if hasattr(os, "getloadavg") else "load      n/a",
+        f"load      {_load()} (1 min) before the run",
         f"python    {platform.python_version()}, numpy {numpy.__version__}, "
         f"Pillow {PIL.__version__}, rawpy {rawpy.__version__} "
         f"(LibRaw {'.'.join(map(str, rawpy.libraw_version))})",
         f"platform  {platform.platform()}",
     ])
+
+
+def _load() -> str:
+    """The 1-minute load average: other work on the machine skews every number."""
+    return f"{os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else "n/a"
 
 
 def make_photos(folder: Path, fmt: str, count: int, megapixels: float) -> list[Path]:
@@ -156,14 +160,15 @@ def main(argv=None) -> int:
                   f"(on the 1600 px preview)")
             print("workers  import s/photo  import/min  develop/min  end-to-end/min  "
                   "develop stages (mean s: loading / applying_preset / rendering / writing / "
-                  "total)")
+                  "total)  load after")
             for workers in counts:
                 r = run(paths, workers)
                 st = r["stages"]
                 print(f"{workers:>7}  {r['import_s']:>14.2f}  {r['import_per_min']:>10.1f}  "
                       f"{r['develop_per_min']:>11.1f}  {r['end_to_end_per_min']:>14.1f}  "
                       f"{st['loading']:.2f} / {st['applying_preset']:.3f} / "
-                      f"{st['rendering']:.2f} / {st['writing']:.2f} / {st['total']:.2f}")
+                      f"{st['rendering']:.2f} / {st['writing']:.2f} / {st['total']:.2f}  "
+                      f"{_load()}")
     return 0
 
 
