@@ -243,9 +243,10 @@ def test_claiming_is_atomic_under_concurrency(make_server, tmp_path):
 # --- monitor ------------------------------------------------------------------
 
 
-def test_resource_warning_fires_once_per_crossing(live_server):
+def test_resource_warning_fires_once_per_crossing(make_server):
     from pipeline_support import Recorder
 
+    live_server = make_server(monitor_interval=3600)  # only the ticks below
     mon = pipeline_of(live_server).monitor
     mon.thresholds = {"cpu": 1000.0, "memory": 1000.0, "disk": 1000.0}
     mon.warning = {k: False for k in mon.thresholds}

@@ -53,7 +53,10 @@ class Monitor:
             self._thread.join(timeout=1.5)
 
     def _run(self) -> None:
-        while not self._stop.wait(self.interval):
+        # The first status soon after start (CPU needs a moment to measure), then every interval.
+        wait = min(self.interval, 1.0)
+        while not self._stop.wait(wait):
+            wait = self.interval
             try:
                 self.tick()
             except Exception as exc:
