@@ -216,9 +216,6 @@ def get_session(session_id: int):
 @bp.patch("/api/sessions/<int:session_id>")
 def patch_session(session_id: int):
     data = _body()
-    unknown = set(data) - {"name", "import_folder", "status"}
-    if unknown:
-        raise ApiError(400, "unknown_field", f"unknown field(s): {', '.join(sorted(unknown))}")
     p = pipeline()
     name = _str(data, "name", max_length=MAX_NAME)
     folder = _str(data, "import_folder")
