@@ -22,15 +22,29 @@ RESTART_SIGNAL = signal.SIGUSR2
 
 
 class HubWorker(ThreadWorker):
+    _stopper: threading.Thread | None = None
+
     def init_signals(self):
         super().init_signals()
         signal.signal(RESTART_SIGNAL, self.handle_restart)
 
     def _stop_app(self, close_code: int) -> None:
+        """Stop the app once, off the signal handler (it waits for clients and workers)."""
         runtime = getattr(self.wsgi, "extensions", {}).get("darkroom")
-        if runtime is not None:
-            threading.Thread(target=runtime.stop, args=(close_code,), daemon=True,
-                             name="darkroom-shutdown").start()
+        if runtime is not None and self._stopper is None:
+            self._stopper = threading.Thread(target=runtime.stop, args=(close_code,),
+                                             daemon=True, name="darkroom-shutdown")
+            self._stopper.start()
+
+    def run(self):
+        # However the loop ends (signal, or the arbiter gone), the app stops
+        # completely (jobs requeued, log flushed) before the process exits.
+        try:
+            super().run()
+        finally:
+            self._stop_app(1001)
+            if self._stopper is not None:
+                self._stopper.join(timeout=self.cfg.graceful_timeout)
 
     def handle_exit(self, sig, frame):
         self._stop_app(1001)
