@@ -269,9 +269,15 @@ def test_cancel_pending_and_running_jobs(make_server, tmp_path):
     server.wait_for(lambda: server.get(f"/api/jobs/{big['job_id']}").json()["job"]["status"]
                     == "cancelled", timeout=10, what="cancelled")
     assert not rec.of("job_completed", job_id=big["job_id"])
+    # Every client learns that both jobs ended, and that the retried one is queued again.
+    for job_id in (small["job_id"], big["job_id"]):
+        rec.wait(lambda ev: rec.of("job_failed", job_id=job_id), what="cancel announced")
+        assert rec.of("job_failed", job_id=job_id)[0]["error_details"]["cancelled"] is True
     photo = ok(server.get(f"/api/photos/{big['photo_id']}"))["photo"]
     assert photo["status"] == "analyzed"
     ok(server.post(f"/api/jobs/{small['job_id']}/retry"))
+    rec.wait(lambda ev: len(rec.of("job_created", job_id=small["job_id"])) == 2,
+             what="retry announced")
     rec.wait(lambda ev: rec.of("job_completed", job_id=small["job_id"]), what="retried job")
     rec.close()
 

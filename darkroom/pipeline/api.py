@@ -462,6 +462,7 @@ def cancel_job(job_id: int):
     else:
         p.queue.changed()
         state = "cancelled"
+        jobs.announce_cancelled(job_id, job.photo_id, job.kind)
         if job.kind == "export":
             export.cancelled_before_start(p, job_id)
     log.info("job %d %s", job_id, state)
@@ -494,6 +495,7 @@ def retry_job(job_id: int):
         s.flush()
         body = jobs.to_json(job)
     log.info("job %d retried", job_id)
+    jobs.announce_requeued(job)
     p.queue.changed()
     p.workers.wake()
     if job.kind == "develop":

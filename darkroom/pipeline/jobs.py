@@ -90,6 +90,18 @@ def create(p: "Pipeline", photo_id: int, priority: int, preset: str, kind: str =
     return job
 
 
+def announce_cancelled(job_id: int, photo_id: int, kind: str) -> None:
+    """A cancelled job ends for every client as a ``job_failed`` marked ``cancelled``."""
+    broadcast_job_failed(job_id=job_id, photo_id=photo_id, error_message="cancelled by user",
+                         error_details={"cancelled": True, "kind": kind})
+
+
+def announce_requeued(job: Job) -> None:
+    """A retried job enters the queue again: every client sees ``job_created`` once more."""
+    broadcast_job_created(job_id=job.id, photo_id=job.photo_id, priority=job.priority,
+                          preset=job.preset, session_id=job.session_id)
+
+
 def queue_counts(p: "Pipeline") -> dict[str, int]:
     with p.db.read() as s:
         rows = s.execute(select(Job.status, func.count(Job.id)).group_by(Job.status)).all()
@@ -331,6 +343,7 @@ class WorkerPool:
             log.info("job %d interrupted by shutdown; back to pending", ctx.job_id)
         except JobCancelled:
             self._finish(ctx, "cancelled", photo_status="analyzed")
+            announce_cancelled(ctx.job_id, ctx.photo_id, ctx.kind)
             log.info("job %d cancelled while running", ctx.job_id)
         except (JobError, imaging.ImageError) as exc:
             self._failed(ctx, exc, expected=True)
