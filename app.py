@@ -15,6 +15,7 @@ from flask import Flask
 import websocket_server
 from darkroom import errors, logs, pipeline, security, serving, web
 from darkroom.config import Config
+from darkroom.db import Database
 from darkroom.eventlog import LogTrimmer, SqlEventLog
 from darkroom.hub import Hub
 from darkroom.runtime import Runtime
@@ -28,8 +29,9 @@ def create_app(config: Optional[Config] = None, start: bool = True) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = config.max_message_size
     app.config["JSON_SORT_KEYS"] = False
     app.json.sort_keys = False
-    event_log = SqlEventLog(config.database_url)
-    runtime = Runtime(config, Hub(config, event_log))
+    db = Database(config.database_url)
+    event_log = SqlEventLog(db)
+    runtime = Runtime(config, db, Hub(config, event_log))
     runtime.add(LogTrimmer(event_log, config.log_max_events, config.log_max_age))
     app.extensions["darkroom"] = runtime
     errors.init_app(app)

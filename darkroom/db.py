@@ -194,6 +194,10 @@ class Database:
         with self._factory() as s:
             yield s
 
+    def writing(self):
+        """Hold the in-process write lock (for Core writes that bypass ``write()``)."""
+        return self._write_lock
+
     @contextlib.contextmanager
     def write(self) -> Iterator[Session]:
         """A transaction that commits on success and rolls back on error."""

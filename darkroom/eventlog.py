@@ -49,8 +49,6 @@ class EventLog(Protocol):
 
     def trim(self, max_events: int, max_age: float) -> int: ...
 
-    def close(self) -> None: ...
-
 
 _meta = MetaData()
 events_table = Table(
@@ -69,8 +67,8 @@ meta_table = Table(
 
 
 class SqlEventLog:
-    def __init__(self, database_url: str):
-        self.db = Database(database_url)
+    def __init__(self, db: Database):
+        self.db = db
         self.epoch = ""
 
     def open(self) -> int:
@@ -90,7 +88,7 @@ class SqlEventLog:
         if not rows:
             return
         # A Core transaction, not an ORM session: this runs for every batch the hub publishes.
-        with self.db.engine.begin() as conn:
+        with self.db.writing(), self.db.engine.begin() as conn:
             conn.execute(insert(events_table), [r._asdict() for r in rows])
 
     def read(self, since: int, until: Optional[int], channels: Optional[Collection[str]],
@@ -121,9 +119,6 @@ class SqlEventLog:
                 (events_table.c.seq <= newest - max_events) | (events_table.c.created < cutoff),
             )).rowcount
         return gone or 0
-
-    def close(self) -> None:
-        self.db.dispose()
 
 
 class LogTrimmer:

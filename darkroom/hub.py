@@ -167,7 +167,6 @@ class Hub:
         while self._clients and time.monotonic() < deadline:
             time.sleep(0.02)
         self.flusher.stop()
-        self.log.close()
         log.info("hub stopped", extra={"seq": self._seq, "delivered": self.delivered})
 
     # --- publishing --------------------------------------------------------------

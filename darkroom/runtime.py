@@ -1,4 +1,4 @@
-"""The running parts of one app: its config, its hub and its background services.
+"""The running parts of one app: its config, database, hub and background services.
 
 Services (the develop workers, the system monitor, the hot-folder watcher...)
 are objects with ``start()`` and ``stop()``. They start in the order they were
@@ -24,8 +24,9 @@ class Service(Protocol):
 
 
 class Runtime:
-    def __init__(self, config, hub):
+    def __init__(self, config, db, hub):
         self.config = config
+        self.db = db  # the app's one darkroom.db.Database, shared by the pipeline and the log
         self.hub = hub
         self.services: list[Service] = [hub]
         self._lock = threading.Lock()
@@ -63,6 +64,7 @@ class Runtime:
                 service.stop()
             except Exception:
                 log.exception("error stopping %s", type(service).__name__)
+        self.db.dispose()
 
 
 def runtime(app: Flask | None = None) -> Runtime:

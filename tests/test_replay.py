@@ -10,6 +10,7 @@ from websockets.exceptions import ConnectionClosed
 
 import websocket_events as events
 from darkroom.coalesce import Coalescer
+from darkroom.db import Database
 from darkroom.eventlog import LogRow, SqlEventLog
 
 
@@ -215,18 +216,18 @@ def test_server_restart_mid_stream_loses_nothing(start_app, tmp_path):
 
 
 def test_new_database_means_new_epoch(tmp_path):
-    a = SqlEventLog(f"sqlite:///{tmp_path / 'a.db'}")
+    a = SqlEventLog(Database(f"sqlite:///{tmp_path / 'a.db'}"))
     a.open()
     a.append([LogRow(1, "jobs", "tick", time.time(), "{}")])
-    a.close()
-    again = SqlEventLog(f"sqlite:///{tmp_path / 'a.db'}")
+    a.db.dispose()
+    again = SqlEventLog(Database(f"sqlite:///{tmp_path / 'a.db'}"))
     assert again.open() == 1
-    other = SqlEventLog(f"sqlite:///{tmp_path / 'b.db'}")
+    other = SqlEventLog(Database(f"sqlite:///{tmp_path / 'b.db'}"))
     assert other.open() == 0 and other.epoch != again.epoch == a.epoch
 
 
 def test_trim_keeps_the_newest_event(tmp_path):
-    log = SqlEventLog(f"sqlite:///{tmp_path / 'log.db'}")
+    log = SqlEventLog(Database(f"sqlite:///{tmp_path / 'log.db'}"))
     log.open()
     log.append([LogRow(s, "jobs", "t", time.time() - 100, "{}") for s in range(1, 11)])
     assert log.trim(max_events=100, max_age=10) == 9

@@ -16,7 +16,6 @@ from typing import Optional
 
 from flask import Flask, current_app
 
-from darkroom.db import Database
 from darkroom.runtime import Runtime, runtime
 from darkroom.pipeline import approval, export, jobs
 from darkroom.pipeline.hotfolder import HotFolder
@@ -30,19 +29,6 @@ log = logging.getLogger("darkroom.pipeline")
 EXTENSION = "darkroom_pipeline"
 
 
-class _DatabaseService:
-    """Closes the engine's connections when the app stops (added first, stopped last)."""
-
-    def __init__(self, db: Database):
-        self.db = db
-
-    def start(self) -> None:
-        pass
-
-    def stop(self) -> None:
-        self.db.dispose()
-
-
 class Pipeline:
     """Everything one app's pipeline owns."""
 
@@ -54,7 +40,7 @@ class Pipeline:
         self.render_dir = self.data_dir / "renders"
         for folder in (self.cache_dir, self.render_dir, self.data_dir / "presets"):
             folder.mkdir(parents=True, exist_ok=True)
-        self.db = Database(rt.config.database_url)
+        self.db = rt.db
         self.schema_version = self.db.create_schema()
         self.presets = PresetLibrary([*rt.config.preset_dirs, self.data_dir / "presets"])
         self.inbox_id = sessions_mod.ensure_inbox(self)
@@ -66,7 +52,7 @@ class Pipeline:
         self.hotfolder: Optional[HotFolder] = HotFolder(self) if rt.config.hot_folder else None
 
     def services(self) -> list:
-        out = [_DatabaseService(self.db), self.queue, self.imports, self.workers, self.monitor]
+        out = [self.queue, self.imports, self.workers, self.monitor]
         if self.hotfolder is not None:
             out.append(self.hotfolder)
         return out
