@@ -1,0 +1,124 @@
+"""The durable event log's cost, measured on Darkroom's real server process.
+
+- **Logged and published per second**: one server-side publisher thread (a
+  job worker's path: ``websocket_events.publish``) sends ``n`` events as fast
+  as it can; every event is appended to the SQLite event log before delivery.
+  Timed from the burst request until ``/websocket/stats`` shows the last
+  ``seq``; the server's CPU over that span is reported too.
+- **Resume**: a client sees ``seq``, goes away, ``n`` events are published, and
+  a new client subscribes with ``since``; timed from that subscribe to the last
+  missed event received (the client parses every message).
+
+Used by ``bench/fanout.py`` (section "durable log"); runnable alone:
+``python bench/durable.py [--events 100000] [--resume 10000]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from websockets.sync.client import connect
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import fanout  # noqa: E402
+
+LOG_TARGET = 20_000  # events/s logged and published (issue target)
+RESUME_TARGET = 1.0  # seconds for 10,000 missed events
+
+
+def _stats(server: "fanout.Server") -> dict:
+    return server._http("/websocket/stats")["stats"]
+
+
+def _wait_seq(server: "fanout.Server", seq: int, timeout: float = 120.0) -> float:
+    deadline = time.monotonic() + timeout
+    while True:
+        if _stats(server)["seq"] >= seq:
+            return time.monotonic()
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"seq {seq} not reached within {timeout}s")
+        time.sleep(0.005)
+
+
+def measure_log_rate(tmp: Path, events: int) -> dict:
+    server = fanout.Server(fanout.SPECS["darkroom"], tmp)
+    try:
+        start_seq = _stats(server)["seq"]
+        cpu0 = server.cpu()
+        t0 = time.monotonic()
+        server.burst(events, 0)
+        t1 = _wait_seq(server, start_seq + events)
+        cpu = server.cpu() - cpu0
+        return {"events": events, "seconds": t1 - t0, "rate": events / (t1 - t0),
+                "server_cpu_us_per_event": cpu / events * 1e6}
+    finally:
+        server.stop()
+
+
+def measure_resume(tmp: Path, events: int) -> dict:
+    server = fanout.Server(fanout.SPECS["darkroom"], tmp)
+    url = f"ws://127.0.0.1:{server.port}/ws"
+    try:
+        with connect(url, open_timeout=10) as ws:
+            hello = json.loads(ws.recv(timeout=10))
+        server.burst(events, 0)
+        _wait_seq(server, hello["seq"] + events)
+        with connect(url, open_timeout=10, max_size=2**24) as ws:
+            json.loads(ws.recv(timeout=10))
+            t0 = time.monotonic()
+            ws.send(json.dumps({"type": "subscribe", "channels": [fanout.benchlib.CHANNEL],
+                                "since": {"epoch": hello["epoch"], "seq": hello["seq"]}}))
+            confirmed = json.loads(ws.recv(timeout=10))
+            got, last = 0, None
+            while got < events:
+                last = json.loads(ws.recv(timeout=30))
+                got += 1
+            seconds = time.monotonic() - t0
+        in_order = last["seq"] == hello["seq"] + events
+        return {"events": events, "seconds": seconds, "recovered": confirmed.get("recovered"),
+                "complete": in_order}
+    finally:
+        server.stop()
+
+
+def report(log_rate: dict, resume: dict) -> str:
+    lines = [
+        "durable log (SQLite, WAL, synchronous=NORMAL; server pinned to core "
+        f"{fanout.SERVER_CORE}, client on core {fanout.CLIENT_CORE})",
+        f"  logged + published: {log_rate['rate']:,.0f} events/s "
+        f"({log_rate['events']:,} events in {log_rate['seconds']:.2f} s, "
+        f"{log_rate['server_cpu_us_per_event']:.1f} us server CPU per event; "
+        f"target >= {LOG_TARGET:,}/s: {'met' if log_rate['rate'] >= LOG_TARGET else 'MISSED'})",
+        f"  resume {resume['events']:,} missed events: {resume['seconds']:.3f} s "
+        f"(recovered={resume['recovered']}, complete={resume['complete']}; "
+        f"target < {RESUME_TARGET:.0f} s: "
+        f"{'met' if resume['seconds'] < RESUME_TARGET and resume['complete'] else 'MISSED'})",
+    ]
+    return "\n".join(lines)
+
+
+def run(tmp: Path, events: int, resume_events: int) -> str:
+    return report(measure_log_rate(tmp, events), measure_resume(tmp, resume_events))
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--events", type=int, default=100_000)
+    p.add_argument("--resume", type=int, default=10_000)
+    args = p.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="darkroom-bench-") as tmp:
+        try:
+            print(run(Path(tmp), args.events, args.resume))
+        finally:
+            fanout.children.stop_all()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
