@@ -71,6 +71,15 @@ def test_register_defaults_to_unknown_and_accepts_lightroom_shapes(live_server):
     ('{"type": "register", "client_type": "toaster"}', "unknown_client_type", "register"),
     ('{"type": "register", "client_name": 5}', "invalid_field", "register"),
     (json.dumps({"type": "register", "client_name": "x" * 101}), "invalid_field", "register"),
+    ('{"type": "subscribe", "channels": ["jobs"], "since": 5}', "invalid_field", "subscribe"),
+    ('{"type": "subscribe", "channels": ["jobs"], "since": {"epoch": 1, "seq": 1}}',
+     "invalid_field", "subscribe"),
+    ('{"type": "subscribe", "channels": ["jobs"], "since": {"epoch": "e", "seq": -1}}',
+     "invalid_field", "subscribe"),
+    ('{"type": "subscribe", "channels": ["jobs"], "since": {"epoch": "e", "seq": true}}',
+     "invalid_field", "subscribe"),
+    ('{"type": "subscribe", "channels": ["jobs"], "snapshot": "yes"}', "invalid_field",
+     "subscribe"),
 ])
 def test_bad_input_gets_error_and_connection_stays_open(live_server, message, code, request_type):
     c = live_server.ws()
