@@ -495,6 +495,7 @@ def metrics(r: dict) -> dict:
         "us": s.get("server_us_per_delivery"),
         "p50": s.get("p50_ms"),
         "p99": s.get("p99_ms"),
+        "size": s["bytes"] / s["delivered"] if s.get("delivered") else None,
         "mb": i.get("rss_above_empty_mb"),
         "kb": i.get("kb_per_conn"),
         "thr": i.get("threads"),
@@ -515,7 +516,7 @@ def report(results: dict, plan: Plan) -> str:
     head = ["server", f"burst {c1}x{e1 // 1000}k deliv/s", f"burst {c2}x{e2 // 1000 or e2}"
             f"{'k' if e2 >= 1000 else ''} deliv/s", f"burst {c2}: us/deliv",
             f"{sc}x{sr}/s: us/deliv", "p50 ms", "p99 ms", f"{plan.idle_clients} idle: MB",
-            "KB/conn", "threads"]
+            "KB/conn", "threads", "event B"]
     rows = [head]
     for name, r in results.items():
         m = metrics(r)
@@ -527,9 +528,11 @@ def report(results: dict, plan: Plan) -> str:
             fmt(m["us"], ".1f") + flag(r.get("steady")),
             fmt(m["p50"], ".2f"), fmt(m["p99"], ".2f"),
             fmt(m["mb"], ".1f") + flag(r.get("idle")), fmt(m["kb"], ".0f"), fmt(m["thr"], ",d"),
+            fmt(m["size"], ".0f"),
         ])
     out = [table(rows), "(! = the run lost messages, timed out or saw connections closed; "
-           f"~ = other processes used > {BUSY_CORES} core meanwhile; details in the JSON)"]
+           f"~ = other processes used > {BUSY_CORES} core meanwhile; event B = mean WebSocket payload "
+           "received; details in the JSON)"]
 
     refs = [n for n in ("socketio", "websockets") if n in results]
     if refs:
