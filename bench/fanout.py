@@ -1,10 +1,15 @@
-"""Fan-out benchmark: Darkroom's hub against Flask-SocketIO, `websockets` and naive flask-sock.
+"""Fan-out benchmark: Darkroom's hub against Flask-SocketIO, `websockets`, naive flask-sock and a floor.
 
 Run by hand, never in the test suite::
 
-    python bench/fanout.py            # full run, about 4 minutes
-    python bench/fanout.py --quick    # shorter runs, about 2 minutes
+    python bench/fanout.py               # full run, about 5 minutes on a quiet machine
+    python bench/fanout.py --quick       # shorter runs, about 2 minutes
     python bench/fanout.py --only darkroom,websockets
+    python bench/fanout.py --repeat 2    # each cell shows the best of 2 repetitions
+
+The floor (``peers/floor_server.py``) is a bare ``sendall`` loop with no
+framework: what one loopback send costs on the machine, to read the others'
+CPU figures against.
 
 Method (that of ``shared/research/flask_sock.md`` section 2): each server runs
 in its own process pinned to core 0; the load client (``bench/loadclient.py``,
@@ -18,7 +23,10 @@ publish time, measured on one event in ten, and includes the client's own
 queueing. Memory is the RSS of the server's process tree with N idle,
 subscribed clients minus that of the same server after a 10-client warm-up.
 
-Results also go to ``bench/results/fanout-<time>.json`` (ignored by git).
+The machine is shared, so before each measurement the harness waits (bounded
+by ``--quiet-wait``) for it to go idle, and marks with ``~`` the figures taken
+while other processes used more than a quarter of a core. Results also go to
+``bench/results/fanout-<time>.json`` (ignored by git).
 """
 
 from __future__ import annotations
