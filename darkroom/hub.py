@@ -241,37 +241,43 @@ class Hub:
                                      etype.ended_key(payload), now)
 
     def _emit(self, items: list) -> None:
-        """Stamp, serialise, log, remember state, and deliver ``items`` in order."""
+        """Stamp, serialise, log, then count, remember state and deliver ``items`` in order.
+
+        ``seq`` and the counters move only once the batch is in the log, so
+        whoever reads them (``/api/events``, a resuming client) finds it there.
+        """
         if not items:
             return
         rows: list[LogRow] = []
         out: list[tuple[str, Optional[tuple], bytes]] = []
         wall = time.time()
+        seq = self._seq
         for name, channel, timestamp, payload, source in items:
-            self._seq += 1
-            message = {"type": name, "timestamp": timestamp, "channel": channel,
-                       "seq": self._seq}
+            seq += 1
+            message = {"type": name, "timestamp": timestamp, "channel": channel, "seq": seq}
             message.update(payload)
             if source:
                 message["source"] = source
             data = _encode(message)
-            frame = text_frame(data)
-            etype = websocket_events.EVENTS.get(name)
-            key = etype.key(payload) if etype else None
-            rows.append(LogRow(self._seq, channel, name, wall, data.decode()))
-            out.append((channel, key, frame))
-            self.published[channel] += 1
-            if key is not None:
-                self._state[key] = (self._seq, channel, frame)
-            if etype is not None and etype.ends:
-                self._state.pop(etype.ended_key(payload), None)
+            rows.append(LogRow(seq, channel, name, wall, data.decode()))
+            out.append((channel, websocket_events.EVENTS.get(name), payload, text_frame(data)))
         try:
             self.log.append(rows)
         except Exception:
             self.log_failures += 1
             log.exception("event log append failed; events delivered live only",
                           extra={"first_seq": rows[0].seq, "count": len(rows)})
-        self._deliver(out)
+        self._seq = seq
+        keyed = []
+        for (channel, etype, payload, frame), row in zip(out, rows):
+            self.published[channel] += 1
+            key = etype.key(payload) if etype else None
+            if key is not None:
+                self._state[key] = (row.seq, channel, frame)
+            if etype is not None and etype.ends:
+                self._state.pop(etype.ended_key(payload), None)
+            keyed.append((channel, key, frame))
+        self._deliver(keyed)
 
     def _deliver(self, out: list[tuple[str, Optional[tuple], bytes]]) -> None:
         index = self._index
