@@ -49,6 +49,8 @@ class EventLog(Protocol):
 
     def trim(self, max_events: int, max_age: float) -> int: ...
 
+    def close(self) -> None: ...
+
 
 _meta = MetaData()
 events_table = Table(
@@ -71,6 +73,7 @@ class SqlEventLog:
         self.db = db
         self.epoch = ""
         self._insert = ""
+        self._writer = None
 
     def open(self) -> int:
         """Create the tables if needed; load or create the epoch; return the last ``seq``."""
@@ -91,12 +94,26 @@ class SqlEventLog:
         return int(last)
 
     def append(self, rows: list[LogRow]) -> None:
+        """Commit ``rows`` (only the hub's dispatcher calls this, one batch at a time).
+
+        This runs for every batch the hub publishes, so it keeps one driver
+        connection of its own and hands it the rows as tuples: no pool checkout,
+        ORM or statement compilation (a third of the CPU of a Core insert).
+        """
         if not rows:
             return
-        # This runs for every batch the hub publishes: rows go to the driver as
-        # tuples, without the ORM or statement compilation (3x the Core insert).
-        with self.db.writing(), self.db.engine.begin() as conn:
-            conn.exec_driver_sql(self._insert, rows)
+        with self.db.writing():
+            if self._writer is None:
+                self._writer = self.db.engine.raw_connection()
+            try:
+                cursor = self._writer.cursor()
+                cursor.executemany(self._insert, rows)
+                cursor.close()
+                self._writer.commit()
+            except Exception:
+                self._writer.invalidate()  # a broken connection is replaced next time
+                self._writer = None
+                raise
 
     def read(self, since: int, until: Optional[int], channels: Optional[Collection[str]],
              limit: int) -> list[LogRow]:
@@ -126,6 +143,13 @@ class SqlEventLog:
                 (events_table.c.seq <= newest - max_events) | (events_table.c.created < cutoff),
             )).rowcount
         return gone or 0
+
+    def close(self) -> None:
+        """Give back the writer's connection (the app disposes of the engine)."""
+        with self.db.writing():
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
 
 
 class LogTrimmer:

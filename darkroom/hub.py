@@ -159,6 +159,7 @@ class Hub:
         self._queue.put(_STOP)
         if self._dispatcher:
             self._dispatcher.join(timeout=2)
+        self.log.close()
         if self._replays:
             self._replays.shutdown(wait=False, cancel_futures=True)
         for client in self.clients():
