@@ -9,7 +9,8 @@
   a new client subscribes with ``since``; timed from that subscribe to the last
   missed event received (the client parses every message).
 
-Used by ``bench/fanout.py`` (section "durable log"); runnable alone:
+Used by ``bench/fanout.py`` (section "durable log"), whose harness (pinned
+server processes, their CPU) it borrows; runnable alone:
 ``python bench/durable.py [--events 100000] [--resume 10000]``.
 """
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -24,19 +26,17 @@ from pathlib import Path
 
 from websockets.sync.client import connect
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import fanout  # noqa: E402
+BENCH = Path(__file__).resolve().parent
 
 LOG_TARGET = 20_000  # events/s logged and published (issue target)
 RESUME_TARGET = 1.0  # seconds for 10,000 missed events
 
 
-def _stats(server: "fanout.Server") -> dict:
+def _stats(server) -> dict:
     return server._http("/websocket/stats")["stats"]
 
 
-def _wait_seq(server: "fanout.Server", seq: int, timeout: float = 120.0) -> float:
+def _wait_seq(server, seq: int, timeout: float = 120.0) -> float:
     deadline = time.monotonic() + timeout
     while True:
         if _stats(server)["seq"] >= seq:
@@ -46,8 +46,8 @@ def _wait_seq(server: "fanout.Server", seq: int, timeout: float = 120.0) -> floa
         time.sleep(0.005)
 
 
-def measure_log_rate(tmp: Path, events: int) -> dict:
-    server = fanout.Server(fanout.SPECS["darkroom"], tmp)
+def measure_log_rate(harness, tmp: Path, events: int) -> dict:
+    server = harness.Server(harness.SPECS["darkroom"], tmp)
     try:
         start_seq = _stats(server)["seq"]
         cpu0 = server.cpu()
@@ -61,8 +61,8 @@ def measure_log_rate(tmp: Path, events: int) -> dict:
         server.stop()
 
 
-def measure_resume(tmp: Path, events: int) -> dict:
-    server = fanout.Server(fanout.SPECS["darkroom"], tmp)
+def measure_resume(harness, tmp: Path, events: int) -> dict:
+    server = harness.Server(harness.SPECS["darkroom"], tmp)
     url = f"ws://127.0.0.1:{server.port}/ws"
     try:
         with connect(url, open_timeout=10) as ws:
@@ -72,7 +72,7 @@ def measure_resume(tmp: Path, events: int) -> dict:
         with connect(url, open_timeout=10, max_size=2**24) as ws:
             json.loads(ws.recv(timeout=10))
             t0 = time.monotonic()
-            ws.send(json.dumps({"type": "subscribe", "channels": [fanout.benchlib.CHANNEL],
+            ws.send(json.dumps({"type": "subscribe", "channels": [harness.benchlib.CHANNEL],
                                 "since": {"epoch": hello["epoch"], "seq": hello["seq"]}}))
             confirmed = json.loads(ws.recv(timeout=10))
             got, last = 0, None
@@ -87,10 +87,10 @@ def measure_resume(tmp: Path, events: int) -> dict:
         server.stop()
 
 
-def report(log_rate: dict, resume: dict) -> str:
+def report(harness, log_rate: dict, resume: dict) -> str:
     lines = [
         "durable log (SQLite, WAL, synchronous=NORMAL; server pinned to core "
-        f"{fanout.SERVER_CORE}, client on core {fanout.CLIENT_CORE})",
+        f"{harness.SERVER_CORE}, client on core {harness.CLIENT_CORE})",
         f"  logged + published: {log_rate['rate']:,.0f} events/s "
         f"({log_rate['events']:,} events in {log_rate['seconds']:.2f} s, "
         f"{log_rate['server_cpu_us_per_event']:.1f} us server CPU per event; "
@@ -103,8 +103,10 @@ def report(log_rate: dict, resume: dict) -> str:
     return "\n".join(lines)
 
 
-def run(tmp: Path, events: int, resume_events: int) -> str:
-    return report(measure_log_rate(tmp, events), measure_resume(tmp, resume_events))
+def run(harness, tmp: Path, events: int, resume_events: int) -> str:
+    """Both measurements with ``harness`` (the fanout module), as a printable report."""
+    return report(harness, measure_log_rate(harness, tmp, events),
+                  measure_resume(harness, tmp, resume_events))
 
 
 def main(argv=None) -> int:
@@ -112,9 +114,13 @@ def main(argv=None) -> int:
     p.add_argument("--events", type=int, default=100_000)
     p.add_argument("--resume", type=int, default=10_000)
     args = p.parse_args(argv)
+    sys.path.insert(0, str(BENCH))
+    import fanout
+
+    os.sched_setaffinity(0, {fanout.CLIENT_CORE})
     with tempfile.TemporaryDirectory(prefix="darkroom-bench-") as tmp:
         try:
-            print(run(Path(tmp), args.events, args.resume))
+            print(run(fanout, Path(tmp), args.events, args.resume))
         finally:
             fanout.children.stop_all()
     return 0

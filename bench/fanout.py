@@ -54,6 +54,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
 import benchlib  # noqa: E402
+import durable  # noqa: E402
 
 log = logging.getLogger("darkroom.bench")
 PY = sys.executable
@@ -642,6 +643,8 @@ def main(argv=None) -> int:
     p.add_argument("--repeat", type=int, default=1, help="repetitions; the table shows the best")
     p.add_argument("--quiet-wait", type=float, default=30.0,
                    help="max seconds to wait before each measurement for the machine to go idle")
+    p.add_argument("--no-durable", action="store_true",
+                   help="skip the durable log section (events/s logged, 10k-event resume)")
     args = p.parse_args(argv)
     names = [n.strip() for n in args.only.split(",") if n.strip()]
     unknown = [n for n in names if n not in SPECS]
@@ -660,14 +663,22 @@ def main(argv=None) -> int:
         print("  " + line)
     print("Runs:", flush=True)
     started = time.time()
+    durable_report = None
     with tempfile.TemporaryDirectory(prefix="fanout-") as tmp:
         try:
             outcome = run(names, plan, Path(tmp), max(1, args.repeat), args.quiet_wait)
+            if not args.no_durable and "darkroom" in names:
+                wait_quiet(args.quiet_wait)
+                events = 20_000 if args.quick else 100_000
+                durable_report = durable.run(sys.modules[__name__], Path(tmp), events, 10_000)
         finally:
             children.stop_all()
     results = outcome["best"]
     print()
     print(report(results, plan))
+    if durable_report:
+        print()
+        print(durable_report)
     out_dir = BENCH / "results"
     out_dir.mkdir(exist_ok=True)
     out = out_dir / time.strftime("fanout-%Y%m%d-%H%M%S.json", time.gmtime(started))
