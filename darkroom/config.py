@@ -59,6 +59,10 @@ class Config:
     export_dirs: list[str] = field(default_factory=list)
     preset_dirs: list[str] = field(default_factory=list)
     monitor_interval: float = 10.0
+    # resource_warning fires when usage reaches these percentages (and re-arms 5 points below).
+    cpu_warning: float = 90.0
+    memory_warning: float = 90.0
+    disk_warning: float = 90.0
     hot_folder: bool = True
 
     def __post_init__(self) -> None:

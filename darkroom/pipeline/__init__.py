@@ -48,7 +48,9 @@ class Pipeline:
         self.imports = ImportQueue(self)
         self.workers = jobs.WorkerPool(self, rt.config.workers)
         self.workers.register("export", export.run)
-        self.monitor = Monitor(self, rt.config.monitor_interval)
+        self.monitor = Monitor(self, rt.config.monitor_interval, thresholds={
+            "cpu": rt.config.cpu_warning, "memory": rt.config.memory_warning,
+            "disk": rt.config.disk_warning})
         self.hotfolder: Optional[HotFolder] = HotFolder(self) if rt.config.hot_folder else None
 
     def services(self) -> list:

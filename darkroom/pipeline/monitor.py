@@ -25,16 +25,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("darkroom.monitor")
 
-DEFAULT_THRESHOLDS = {"cpu": 90.0, "memory": 90.0, "disk": 90.0}
 HYSTERESIS = 5.0
 
 
 class Monitor:
-    def __init__(self, p: "Pipeline", interval: float,
-                 thresholds: Optional[dict[str, float]] = None):
+    def __init__(self, p: "Pipeline", interval: float, thresholds: dict[str, float]):
         self.p = p
         self.interval = max(0.05, float(interval))
-        self.thresholds = dict(thresholds or DEFAULT_THRESHOLDS)
+        self.thresholds = dict(thresholds)
         self.hysteresis = HYSTERESIS
         self.warning: dict[str, bool] = {k: False for k in self.thresholds}
         self.last: Optional[dict] = None
