@@ -13,6 +13,7 @@ import json
 import logging
 import re
 
+import orjson
 from flask import Blueprint, Flask, current_app, jsonify, request
 from flask_sock import Sock
 from simple_websocket import ConnectionClosed
@@ -101,7 +102,7 @@ def ws_endpoint(ws) -> None:
                           heartbeat_interval=hub.config.ping_interval,
                           epoch=hub.epoch, seq=hub.seq))
         wait = max(hub.config.ping_interval or 0, 1.0) * 2
-        while ws.connected:
+        while ws.connected and not client.closing:
             raw = ws.receive(timeout=wait)
             if raw is not None:
                 _handle(hub, client, raw)
@@ -131,11 +132,10 @@ def _handle(hub: Hub, client: Client, raw) -> None:
         log.info("client registered", extra={"client_id": client.id,
                                              "client_type": client.client_type})
     elif req.type == "subscribe":
-        # Confirmed by the dispatcher, in publish order (see Hub.subscribe).
+        # Subscriptions change, and are confirmed, in publish order (see Hub.subscribe).
         hub.subscribe(client, req.channels, since=req.since, snapshot=req.snapshot)
     else:
-        held = hub.unsubscribe(client, req.channels)
-        client.send(reply("unsubscription_confirmed", channels=sorted(held)))
+        hub.unsubscribe(client, req.channels)
 
 
 # --- HTTP API ----------------------------------------------------------------------
@@ -169,6 +169,10 @@ def broadcast():
         raise ApiError(400, "reserved_type", f"'{name}' is a protocol message, not an event")
     if not isinstance(data, dict):
         raise ApiError(400, "invalid_field", "'data' must be a JSON object")
+    try:
+        orjson.dumps(data)
+    except orjson.JSONEncodeError as exc:
+        raise ApiError(400, "invalid_field", f"'data' cannot be sent as JSON: {exc}") from None
     reserved = sorted(websocket_events.RESERVED_KEYS & set(data))
     if reserved:
         raise ApiError(400, "reserved_field",

@@ -17,6 +17,7 @@ while a replay thread sends the log's, paced by the client's outbox.
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import threading
@@ -47,12 +48,19 @@ CLOSE_TRY_AGAIN = 1013
 _STOP = object()
 _BATCH = 1024  # events the dispatcher takes, logs and writes in one go
 _REPLAY_PAGE = 1000  # log rows a replay reads and writes at a time
-_REPLAY_THREADS = 2
+_REPLAY_THREADS = 4
 
 
 def _encode(message: dict) -> bytes:
-    """Compact UTF-8 JSON; anything JSON has no type for (a Path, a datetime) as text."""
-    return orjson.dumps(message, default=str)
+    """Compact UTF-8 JSON; anything JSON has no type for (a Path, a datetime) as text.
+
+    What orjson refuses (an integer beyond 64 bits, a lone surrogate, very deep
+    nesting) goes through the standard library, escaped to ASCII.
+    """
+    try:
+        return orjson.dumps(message, default=str)
+    except orjson.JSONEncodeError:
+        return json.dumps(message, separators=(",", ":"), default=str).encode()
 
 
 class Client:
@@ -69,6 +77,7 @@ class Client:
         self.last_ping: Optional[str] = None
         self.channels: frozenset[str] = frozenset()
         self.end_reason: Optional[str] = None
+        self.closing = False  # the server has sent (or queued) its close frame
         self.gone = False
         # While a replay runs, live frames wait here (bounded by the outbox limit).
         self.lock = threading.Lock()
@@ -108,6 +117,12 @@ class _Subscribe:
     snapshot: bool
 
 
+@dataclass(frozen=True)
+class _Unsubscribe:
+    client: Client
+    channels: frozenset
+
+
 class Hub:
     """Registry, channel index, dispatcher and event log of one server process."""
 
@@ -133,6 +148,7 @@ class Hub:
         self.disconnected: Counter[str] = Counter()
         self.high_water = 0
         self.log_failures = 0
+        self._unlogged_until = 0  # newest seq of a batch the log failed to take
         self.replays: Counter[str] = Counter()
 
     # --- lifecycle -------------------------------------------------------------
@@ -220,10 +236,14 @@ class Hub:
         for item in items:
             if item is _STOP:
                 stop = True
-            elif isinstance(item, _Subscribe):
+            elif isinstance(item, (_Subscribe, _Unsubscribe)):
                 self._emit(ready)
                 ready = []
-                self._subscribe(item)
+                try:
+                    self._command(item)
+                except Exception:
+                    log.exception("subscription change failed", extra={"client_id": item.client.id})
+                    self.kick(item.client, "server_error", CLOSE_SERVER_ERROR)
             else:
                 ready.extend(self._offer(item, now))
         ready.extend(self._coalescer.due(now))
@@ -254,18 +274,25 @@ class Hub:
         wall = time.time()
         seq = self._seq
         for name, channel, timestamp, payload, source in items:
-            seq += 1
-            message = {"type": name, "timestamp": timestamp, "channel": channel, "seq": seq}
+            message = {"type": name, "timestamp": timestamp, "channel": channel, "seq": seq + 1}
             message.update(payload)
             if source:
                 message["source"] = source
-            data = _encode(message)
+            try:
+                data = _encode(message)
+            except Exception:  # one bad event must not take its batch with it
+                log.exception("event could not be encoded; dropped", extra={"type": name})
+                continue
+            seq += 1
             rows.append(LogRow(seq, channel, name, wall, data.decode()))
             out.append((channel, websocket_events.EVENTS.get(name), payload, text_frame(data)))
+        if not rows:
+            return
         try:
             self.log.append(rows)
         except Exception:
             self.log_failures += 1
+            self._unlogged_until = seq  # no resume may cross this hole
             log.exception("event log append failed; events delivered live only",
                           extra={"first_seq": rows[0].seq, "count": len(rows)})
         self._seq = seq
@@ -297,9 +324,17 @@ class Hub:
 
     # --- subscriptions, replay and snapshots ---------------------------------------
 
-    def _subscribe(self, cmd: _Subscribe) -> None:
+    def _command(self, cmd) -> None:
+        """Change a client's subscriptions at this point of the stream, and confirm."""
         client = cmd.client
         if client.gone:
+            return
+        if isinstance(cmd, _Unsubscribe):
+            with self._lock:
+                client.channels = client.channels - cmd.channels
+                self._rebuild_index()
+            client.send({"type": "unsubscription_confirmed", "timestamp": utc_timestamp(),
+                         "channels": sorted(client.channels)})
             return
         recovered = None
         if cmd.since is not None:
@@ -329,39 +364,86 @@ class Hub:
         """Can every event after ``since`` still be sent? (same epoch, still in the log)"""
         if since.get("epoch") != self.epoch or since["seq"] > self._seq:
             return False
+        if since["seq"] < self._unlogged_until:
+            return False
         if since["seq"] == self._seq:
             return True
         oldest = self.log.oldest_seq()
         return oldest is not None and since["seq"] >= oldest - 1
 
     def _replay(self, client: Client, since: int, until: int, channels) -> None:
-        """Send the log's events in (since, until], paced, then release the live backlog."""
+        """Send the log's events in (since, until], then the live backlog, paced by the outbox."""
         pos = since
-        half = self.config.outbox_limit // 2
         try:
             while pos < until and not client.gone:
                 rows = self.log.read(pos, until, channels, _REPLAY_PAGE)
                 if not rows:
                     break
-                deadline = time.monotonic() + self.config.stall_timeout
-                while client.sock.pending() > half and not client.gone:
-                    if time.monotonic() > deadline:
-                        self.kick(client, "slow")
-                        return
-                    time.sleep(0.005)
-                client.sock.write([(None, text_frame(r.data.encode())) for r in rows])
+                oldest = self.log.oldest_seq()
+                if oldest is None or oldest > pos + 1:
+                    raise RuntimeError("the log was trimmed under a running replay")
+                if not self._paced_write(client, [(None, text_frame(r.data.encode()))
+                                                  for r in rows]):
+                    return
                 self.replays["events"] += len(rows)
                 pos = rows[-1].seq
+            self._release_backlog(client)
         except Exception:
             log.exception("replay failed", extra={"client_id": client.id})
             self.kick(client, "replay_failed", CLOSE_SERVER_ERROR)
-            return
-        finally:
+
+    def _room(self, client: Client) -> bool:
+        """Wait until the client's outbox is at most half full; kick it if it stalls."""
+        half = self.config.outbox_limit // 2
+        deadline = time.monotonic() + self.config.stall_timeout
+        while client.sock.pending() > half:
+            if client.gone:
+                return False
+            if time.monotonic() > deadline:
+                self.kick(client, "slow")
+                return False
+            time.sleep(0.005)
+        return not client.gone
+
+    def _paced_write(self, client: Client, frames: list) -> bool:
+        """Write ``frames`` in chunks of a quarter of the outbox limit, each when there is room."""
+        chunk, size, most = [], 0, self.config.outbox_limit // 4
+        for frame in frames:
+            chunk.append(frame)
+            size += len(frame[1])
+            if size >= most:
+                if not self._room(client):
+                    return False
+                client.sock.write(chunk)
+                chunk, size = [], 0
+        if chunk:
+            if not self._room(client):
+                return False
+            client.sock.write(chunk)
+        return True
+
+    def _release_backlog(self, client: Client) -> None:
+        """Hand over to live delivery: drain the backlog in paced chunks, then drop it.
+
+        Each chunk is written under the client's lock, so the dispatcher (which
+        appends to the backlog under that lock) can never write a newer frame
+        first; the backlog goes away only once it is empty.
+        """
+        most = self.config.outbox_limit // 4
+        while self._room(client):
             with client.lock:
-                backlog, client.backlog = client.backlog, None
-                client.backlog_bytes = 0
-        if backlog:
-            client.sock.write(backlog)
+                backlog = client.backlog or []
+                size, n = 0, 0
+                while n < len(backlog) and size < most:
+                    size += len(backlog[n][1])
+                    n += 1
+                if n:
+                    client.sock.write(backlog[:n])
+                    del backlog[:n]
+                    client.backlog_bytes -= size
+                if not backlog:
+                    client.backlog, client.backlog_bytes = None, 0
+                    return
 
     # --- clients -----------------------------------------------------------------
 
@@ -382,13 +464,9 @@ class Hub:
     def get(self, client_id: str) -> Optional[Client]:
         return self._clients.get(client_id)
 
-    def unsubscribe(self, client: Client, channels) -> frozenset[str]:
-        """Drop channels now; return what the client still holds."""
-        with self._lock:
-            if client.id in self._clients:
-                client.channels = client.channels - frozenset(channels)
-                self._rebuild_index()
-        return client.channels
+    def unsubscribe(self, client: Client, channels) -> None:
+        """Drop channels in publish order; the dispatcher confirms."""
+        self._queue.put(_Unsubscribe(client, frozenset(channels)))
 
     def _rebuild_index(self) -> None:
         index: dict[str, list[Client]] = {}
@@ -400,6 +478,7 @@ class Hub:
     def close(self, client: Client, code: int, reason: str) -> None:
         """Start closing ``client`` with ``code``; its handler thread finishes the teardown."""
         ws = client.ws
+        client.closing = True
         try:
             data = ws.ws.send(CloseConnection(code, reason))
         except LocalProtocolError:

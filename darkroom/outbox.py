@@ -24,6 +24,21 @@ from collections import deque
 from typing import Callable, Optional
 
 
+def _has_close_frame(data: bytes) -> bool:
+    """Whether server frames in ``data`` (unmasked, whole) include a close frame."""
+    i = 0
+    while i + 2 <= len(data):
+        opcode, length, i = data[i] & 0x0F, data[i + 1] & 0x7F, i + 2
+        if opcode == 0x8:
+            return True
+        if length == 126:
+            length, i = int.from_bytes(data[i:i + 2], "big"), i + 2
+        elif length == 127:
+            length, i = int.from_bytes(data[i:i + 8], "big"), i + 8
+        i += length
+    return False
+
+
 def _wait_readable(sock: socket.socket) -> None:
     # poll, not select: select cannot watch descriptors above 1024.
     if hasattr(select, "poll"):
@@ -68,14 +83,24 @@ class ClientSocket:
         self.high_water = 0
         self.superseded = 0
         self.owner = None  # the hub's Client, set once registered
+        self._upgraded = False  # the first send is the HTTP 101 response
         self.reader_done = threading.Event()
         self.on_reader_exit: Optional[Callable[[], None]] = None
 
     # --- the socket interface simple-websocket uses ---------------------------
 
     def send(self, data: bytes) -> int:
-        """Queue ``data`` behind anything pending and write what the kernel takes now."""
-        self.write([(None, bytes(data))])
+        """Queue ``data`` behind anything pending and write what the kernel takes now.
+
+        After the handshake, a close frame simple-websocket sends by itself
+        (its echo of the client's close, 1008, 1009) is the last thing queued.
+        """
+        data = bytes(data)
+        if self._upgraded and _has_close_frame(data):
+            self.close_with(data)
+        else:
+            self.write([(None, data)])
+        self._upgraded = True
         return len(data)
 
     sendall = send
@@ -205,7 +230,10 @@ class ClientSocket:
         return now - self.last_progress if self._queue else 0.0
 
     def close_with(self, close_frame: bytes) -> None:
-        """Drop frames not yet started, queue ``close_frame`` last and accept nothing more."""
+        """Drop frames not yet started, queue ``close_frame`` last and accept nothing more.
+
+        ``close_frame`` may follow other control frames (a pong) in the same bytes.
+        """
         with self._lock:
             if not self._accepting:
                 return

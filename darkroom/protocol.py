@@ -58,7 +58,7 @@ def parse(raw: Any) -> Request:
     if kind is None:
         raise ProtocolError("missing_type", "message has no 'type'")
     if not isinstance(kind, str) or kind not in REQUEST_TYPES:
-        shown = kind if isinstance(kind, str) else None
+        shown = kind if isinstance(kind, str) and _is_utf8(kind) else None
         raise ProtocolError("unknown_type",
                             f"unknown message type; expected one of {', '.join(REQUEST_TYPES)}",
                             shown[:64] if shown else None)
@@ -72,6 +72,15 @@ def parse(raw: Any) -> Request:
     return Request(kind)
 
 
+def _is_utf8(text: str) -> bool:
+    """False for text JSON allows but UTF-8 cannot carry (a lone surrogate such as \\ud800)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _register(msg: dict) -> Request:
     client_type = msg.get("client_type", "unknown")
     if client_type is None:
@@ -81,7 +90,7 @@ def _register(msg: dict) -> Request:
                             f"client_type must be one of {', '.join(CLIENT_TYPES)}", "register")
     name = msg.get("client_name")
     if name is not None:
-        if not isinstance(name, str):
+        if not isinstance(name, str) or not _is_utf8(name):
             raise ProtocolError("invalid_field", "client_name must be a string", "register")
         if len(name) > MAX_CLIENT_NAME:
             raise ProtocolError("invalid_field",
@@ -112,7 +121,7 @@ def _since(msg: dict) -> Optional[dict]:
     if not isinstance(since, dict):
         raise ProtocolError("invalid_field", "since must be {epoch, seq}", "subscribe")
     epoch, seq = since.get("epoch"), since.get("seq")
-    if not isinstance(epoch, str) or len(epoch) > 64:
+    if not isinstance(epoch, str) or len(epoch) > 64 or not _is_utf8(epoch):
         raise ProtocolError("invalid_field", "since.epoch must be a string", "subscribe")
     if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
         raise ProtocolError("invalid_field", "since.seq must be an integer >= 0", "subscribe")

@@ -52,6 +52,7 @@ def test_catalogue_event_over_http_is_validated_like_a_helper(live_server):
     ({"type": "custom_event", "channel": "system", "data": []}, "invalid_field"),
     ({"type": "custom_event", "channel": "system", "data": {"type": "x"}}, "reserved_field"),
     ({"type": "custom_event", "channel": "system", "data": {"seq": 1}}, "reserved_field"),
+    ({"type": "custom_event", "channel": "system", "data": {"n": 10**20}}, "invalid_field"),
     ({"type": "job_started", "channel": "photos", "data": {"job_id": 1, "photo_id": 1}},
      "wrong_channel"),
     ({"type": "job_started", "data": {"job_id": 1}}, "invalid_event"),

@@ -235,3 +235,26 @@ def test_stats_counters(live_server):
     assert stats["uptime_seconds"] > 0 and stats["seq"] == before["seq"] + 1
     assert set(stats["disconnected"]) >= {"slow", "dead", "too_big"}
     json.dumps(stats)
+
+
+def test_one_unencodable_event_does_not_take_its_batch_with_it(live_server):
+    c = live_server.ws()
+    c.subscribe("jobs")
+    hub = live_server.hub
+    hub.publish("tick", "jobs", {"i": 1})
+    hub.publish("tick", "jobs", {"i": 10**20})  # beyond 64 bits: orjson refuses it
+    hub.publish("tick", "jobs", {"i": 3, "text": "\ud800"})
+    got = c.events(3)
+    assert [m["i"] for m in got] == [1, 10**20, 3]
+    assert [m["seq"] for m in got] == list(range(got[0]["seq"], got[0]["seq"] + 3))
+
+
+def test_subscribe_then_unsubscribe_at_once_keep_their_order(live_server):
+    c = live_server.ws()
+    for _ in range(20):
+        c.send({"type": "subscribe", "channels": ["jobs"]})
+        c.send({"type": "unsubscribe", "channels": ["jobs"]})
+        first, second = c.recv(), c.recv()
+        assert first["type"] == "subscription_confirmed" and first["channels"] == ["jobs"]
+        assert second["type"] == "unsubscription_confirmed" and second["channels"] == []
+    assert live_server.get("/websocket/clients").json()["clients"][0]["subscriptions"] == []

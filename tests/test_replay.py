@@ -253,3 +253,18 @@ def test_coalescer_keeps_first_and_last_of_each_phase():
     assert co.due(0.09) == [] and co.due(0.1) == ["q2"]
     assert co.offer("q3", ("q",), None, None, 0.15) == []
     assert co.flush() == ["q3"]
+
+
+def test_a_large_replay_is_paced_not_kicked(make_server):
+    server = make_server(outbox_limit=256 * 1024)
+    c = server.ws()
+    c.subscribe("jobs")
+    custom(server, 1)
+    mark = c.events(1)[0]
+    c.close()
+    custom(server, 3000, pad="p" * 1600)  # ~5 MB to replay through a 256 KiB outbox
+    back, confirmed = resume(server, {"epoch": server.hub.epoch, "seq": mark["seq"]}, "jobs")
+    assert confirmed["recovered"] is True
+    got = back.events(3000, timeout=30)
+    assert [m["i"] for m in got] == list(range(3000))
+    assert server.stats()["disconnected"]["slow"] == 0

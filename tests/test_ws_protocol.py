@@ -80,6 +80,8 @@ def test_register_defaults_to_unknown_and_accepts_lightroom_shapes(live_server):
      "invalid_field", "subscribe"),
     ('{"type": "subscribe", "channels": ["jobs"], "snapshot": "yes"}', "invalid_field",
      "subscribe"),
+    ('{"type": "register", "client_name": "\\ud800"}', "invalid_field", "register"),
+    ('{"type": "\\ud800"}', "unknown_type", None),
 ])
 def test_bad_input_gets_error_and_connection_stays_open(live_server, message, code, request_type):
     c = live_server.ws()
