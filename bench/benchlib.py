@@ -77,6 +77,32 @@ def parse_burst_args(data: dict) -> tuple[int, float]:
     return int(data.get("n", 0)), float(data.get("rate", 0))
 
 
+def add_bench_routes(app, emit: Callable[[int], None], clients: Callable[[], int]) -> None:
+    """``POST /bench/burst {n, rate}`` (publish from a server thread) and ``GET /bench/health``."""
+    from flask import jsonify, request
+
+    @app.get("/bench/health")
+    def bench_health():
+        return jsonify(clients=clients())
+
+    @app.post("/bench/burst")
+    def bench_burst():
+        n, rate = parse_burst_args(request.get_json(force=True))
+        start_publisher(n, rate, emit)
+        return jsonify(started=n)
+
+
+def serve_peer(app_factory: Callable, description: str) -> None:
+    """The command line of a gunicorn-served peer: ``--port P``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args()
+    raise_nofile()
+    serve_gunicorn(app_factory, args.port)
+
+
 def raise_nofile() -> int:
     """Raise the open-file limit to its hard limit (1000 clients need > 1024 fds)."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)

@@ -22,8 +22,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from flask import jsonify, request  # noqa: E402
-
 import benchlib  # noqa: E402
 import websocket_events  # noqa: E402
 from app import create_app  # noqa: E402
@@ -38,17 +36,7 @@ def emit(i: int) -> None:
 
 def bench_app(config: Config):
     app = create_app(config)
-
-    @app.get("/bench/health")
-    def bench_health():
-        return jsonify(clients=runtime().hub.client_count())
-
-    @app.post("/bench/burst")
-    def bench_burst():
-        n, rate = benchlib.parse_burst_args(request.get_json(force=True))
-        benchlib.start_publisher(n, rate, emit)
-        return jsonify(started=n)
-
+    benchlib.add_bench_routes(app, emit, runtime(app).hub.client_count)
     return app
 
 

@@ -9,7 +9,6 @@ Run by ``bench/fanout.py``: ``python bench/peers/naive_server.py --port P``.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import threading
@@ -17,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from flask import Flask, jsonify, request  # noqa: E402
+from flask import Flask  # noqa: E402
 from flask_sock import ConnectionClosed, Sock  # noqa: E402
 
 import benchlib  # noqa: E402
@@ -54,26 +53,16 @@ def create_app() -> Flask:
             with lock:
                 subscribers.discard(ws)
 
-    @app.get("/bench/health")
-    def health():
+    def count() -> int:
         with lock:
-            return jsonify(clients=len(subscribers))
+            return len(subscribers)
 
-    @app.post("/bench/burst")
-    def burst():
-        n, rate = benchlib.parse_burst_args(request.get_json(force=True))
-        benchlib.start_publisher(n, rate, emit)
-        return jsonify(started=n)
-
+    benchlib.add_bench_routes(app, emit, count)
     return app
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, required=True)
-    args = parser.parse_args()
-    benchlib.raise_nofile()
-    benchlib.serve_gunicorn(create_app, args.port)
+    benchlib.serve_peer(create_app, __doc__.splitlines()[0])
 
 
 if __name__ == "__main__":

@@ -9,13 +9,12 @@ Run by ``bench/fanout.py``: ``python bench/peers/socketio_server.py --port P``.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from flask import Flask, jsonify, request  # noqa: E402
+from flask import Flask  # noqa: E402
 from flask_socketio import SocketIO, join_room  # noqa: E402
 
 import benchlib  # noqa: E402
@@ -38,25 +37,12 @@ def create_app() -> Flask:
     def emit(i: int) -> None:
         socketio.emit(benchlib.EVENT_TYPE, benchlib.full_event(i), to=benchlib.CHANNEL)
 
-    @app.get("/bench/health")
-    def health():
-        return jsonify(clients=clients["count"])
-
-    @app.post("/bench/burst")
-    def burst():
-        n, rate = benchlib.parse_burst_args(request.get_json(force=True))
-        benchlib.start_publisher(n, rate, emit)
-        return jsonify(started=n)
-
+    benchlib.add_bench_routes(app, emit, lambda: clients["count"])
     return app
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, required=True)
-    args = parser.parse_args()
-    benchlib.raise_nofile()
-    benchlib.serve_gunicorn(create_app, args.port)
+    benchlib.serve_peer(create_app, __doc__.splitlines()[0])
 
 
 if __name__ == "__main__":
