@@ -14,7 +14,6 @@ the app's database (SQLite by default, PostgreSQL through ``DATABASE_URL``).
 from __future__ import annotations
 
 import logging
-import threading
 import time
 import uuid
 from typing import Collection, NamedTuple, Optional, Protocol
@@ -23,6 +22,7 @@ from sqlalchemy import BigInteger, Column, Float, MetaData, String, Table, Text,
     insert, select
 
 from darkroom.db import Database
+from darkroom.periodic import Periodic
 
 log = logging.getLogger("darkroom.eventlog")
 
@@ -152,34 +152,17 @@ class SqlEventLog:
                 self._writer = None
 
 
-class LogTrimmer:
-    """A service that applies the retention every ``period`` seconds."""
+class LogTrimmer(Periodic):
+    """A service that applies the retention at start, then every ``period`` seconds."""
 
     def __init__(self, event_log: EventLog, max_events: int, max_age: float,
                  period: float = 60.0):
+        super().__init__("log-trim", period)
         self.log = event_log
         self.max_events = max_events
         self.max_age = max_age
-        self.period = period
-        self._stop = threading.Event()
-        self._thread: Optional[threading.Thread] = None
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="darkroom-log-trim", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread:
-            self._thread.join(timeout=2)
-
-    def _run(self) -> None:
-        while True:
-            try:
-                gone = self.log.trim(self.max_events, self.max_age)
-                if gone:
-                    log.info("trimmed event log", extra={"removed": gone})
-            except Exception:
-                log.exception("event log trim failed")
-            if self._stop.wait(self.period):
-                return
+    def tick(self) -> None:
+        gone = self.log.trim(self.max_events, self.max_age)
+        if gone:
+            log.info("trimmed event log", extra={"removed": gone})

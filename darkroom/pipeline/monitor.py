@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
 from typing import TYPE_CHECKING, Optional
 
 import psutil
 
 from darkroom.db import iso, utcnow
+from darkroom.periodic import Periodic
 from darkroom.pipeline import jobs
 from websocket_events import broadcast_resource_warning, broadcast_system_status
 
@@ -28,37 +28,24 @@ log = logging.getLogger("darkroom.monitor")
 HYSTERESIS = 5.0
 
 
-class Monitor:
+class Monitor(Periodic):
     def __init__(self, p: "Pipeline", interval: float, thresholds: dict[str, float]):
+        interval = max(0.05, float(interval))
+        # The first status soon after start (CPU needs a moment to measure), then every interval.
+        super().__init__("monitor", interval, first=min(interval, 1.0))
         self.p = p
-        self.interval = max(0.05, float(interval))
         self.thresholds = dict(thresholds)
         self.hysteresis = HYSTERESIS
         self.warning: dict[str, bool] = {k: False for k in self.thresholds}
         self.last: Optional[dict] = None
-        self._stop = threading.Event()
-        self._thread: Optional[threading.Thread] = None
         self._started = time.monotonic()
 
     def start(self) -> None:
         psutil.cpu_percent(None)  # prime: the first call measures from here
-        self._thread = threading.Thread(target=self._run, name="darkroom-monitor", daemon=True)
-        self._thread.start()
+        super().start()
 
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread:
-            self._thread.join(timeout=1.5)
-
-    def _run(self) -> None:
-        # The first status soon after start (CPU needs a moment to measure), then every interval.
-        wait = min(self.interval, 1.0)
-        while not self._stop.wait(wait):
-            wait = self.interval
-            try:
-                self.tick()
-            except Exception as exc:
-                jobs.report_error(exc, "monitor")
+    def failed(self, exc: Exception) -> None:
+        jobs.report_error(exc, "monitor")
 
     def measure(self) -> dict:
         """The current status (also served by ``GET /api/system`` before the first tick)."""
