@@ -144,7 +144,9 @@ export function createJobs(ctx) {
         stage: m.stage, progress: m.progress, message: m.message }),
       job_completed: (m) => merge({ id: m.job_id, photo_id: m.photo_id, status: "completed",
         stage: "done", progress: 100, message: "completed" }),
-      job_failed: (m) => merge({ id: m.job_id, photo_id: m.photo_id, status: "failed",
+      // A cancelled job ends as job_failed with error_details.cancelled (see the README).
+      job_failed: (m) => merge({ id: m.job_id, photo_id: m.photo_id,
+        status: m.error_details && m.error_details.cancelled ? "cancelled" : "failed",
         error: m.error_message }),
       priority_changed: (m) => merge({ id: m.job_id, priority: m.new_priority }),
       queue_status: (m) => setCounts(m),
