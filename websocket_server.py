@@ -228,13 +228,12 @@ def events_since():
             raise ApiError(400, "unknown_channel", f"unknown channel(s): {', '.join(unknown)}")
     hub = _hub()
     latest = hub.seq
-    rows = hub.read_log(since, channels, limit + 1)
-    oldest = hub.oldest_seq()
+    rows = hub.log.read(since, None, channels, limit + 1)
     return jsonify({
         "success": True,
         "epoch": hub.epoch,
         "latest_seq": latest,
-        "complete": since >= latest or (oldest is not None and since >= oldest - 1),
+        "complete": hub.log_holds_all_after(since),
         "events": [json.loads(r.data) for r in rows[:limit]],
         "next_since": rows[min(limit, len(rows)) - 1].seq if rows else since,
         "has_more": len(rows) > limit,

@@ -37,7 +37,7 @@ from darkroom.coalesce import Coalescer
 from darkroom.eventlog import EventLog, LogRow
 from darkroom.frames import text_frame
 from darkroom.outbox import ClientSocket, Flusher
-from darkroom.protocol import utc_timestamp
+from darkroom.protocol import reply, utc_timestamp
 
 log = logging.getLogger("darkroom.hub")
 
@@ -333,8 +333,7 @@ class Hub:
             with self._lock:
                 client.channels = client.channels - cmd.channels
                 self._rebuild_index()
-            client.send({"type": "unsubscription_confirmed", "timestamp": utc_timestamp(),
-                         "channels": sorted(client.channels)})
+            client.send(reply("unsubscription_confirmed", channels=sorted(client.channels)))
             return
         recovered = None
         if cmd.since is not None:
@@ -342,34 +341,36 @@ class Hub:
         with self._lock:
             client.channels = client.channels | cmd.channels
             self._rebuild_index()
-        reply = {"type": "subscription_confirmed", "timestamp": utc_timestamp(),
-                 "channels": sorted(client.channels)}
+        confirmed = reply("subscription_confirmed", channels=sorted(client.channels))
         if recovered is not None:
-            reply.update(recovered=recovered, epoch=self.epoch, seq=self._seq)
+            confirmed.update(recovered=recovered, epoch=self.epoch, seq=self._seq)
             self.replays["recovered" if recovered else "not_recovered"] += 1
         since_seq = cmd.since["seq"] if recovered else self._seq
         if since_seq < self._seq:
             with client.lock:
                 client.backlog, client.backlog_bytes = [], 0
-            client.send(reply)
+            client.send(confirmed)
             self._replays.submit(self._replay, client, since_seq, self._seq, cmd.channels)
             return
-        client.send(reply)
+        client.send(confirmed)
         if cmd.snapshot and not recovered:
             state = sorted(v for v in self._state.values() if v[1] in cmd.channels)
             if state:
                 client.deliver([(None, frame) for _, _, frame in state])
 
     def _recoverable(self, since: dict) -> bool:
-        """Can every event after ``since`` still be sent? (same epoch, still in the log)"""
-        if since.get("epoch") != self.epoch or since["seq"] > self._seq:
-            return False
-        if since["seq"] < self._unlogged_until:
-            return False
-        if since["seq"] == self._seq:
+        """Can every event after ``since`` still be sent? (same epoch, all in the log)"""
+        return (since.get("epoch") == self.epoch and since["seq"] <= self._seq
+                and self.log_holds_all_after(since["seq"]))
+
+    def log_holds_all_after(self, seq: int) -> bool:
+        """Whether the log has every event after ``seq``: none trimmed, none it failed to store."""
+        if seq >= self._seq:
             return True
+        if seq < self._unlogged_until:
+            return False
         oldest = self.log.oldest_seq()
-        return oldest is not None and since["seq"] >= oldest - 1
+        return oldest is not None and seq >= oldest - 1
 
     def _replay(self, client: Client, since: int, until: int, channels) -> None:
         """Send the log's events in (since, until], then the live backlog, paced by the outbox."""
@@ -540,12 +541,6 @@ class Hub:
         return "closed"
 
     # --- introspection -----------------------------------------------------------
-
-    def read_log(self, since: int, channels, limit: int) -> list[LogRow]:
-        return self.log.read(since, None, channels, limit)
-
-    def oldest_seq(self) -> Optional[int]:
-        return self.log.oldest_seq()
 
     def stats(self) -> dict[str, Any]:
         clients = self.clients()

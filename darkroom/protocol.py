@@ -138,8 +138,7 @@ def _flag(msg: dict, name: str, kind: str) -> bool:
 
 
 def error_message(err: ProtocolError) -> dict:
-    return {"type": "error", "timestamp": utc_timestamp(), "code": err.code,
-            "error": err.message, "request_type": err.request_type}
+    return reply("error", code=err.code, error=err.message, request_type=err.request_type)
 
 
 def reply(type_: str, **fields: Any) -> dict:
