@@ -13,19 +13,21 @@ from typing import Optional, Sequence
 from flask import Flask
 
 import websocket_server
-from darkroom import errors, logs, pipeline, security, serving, web
+from darkroom import logs, pipeline
 from darkroom.config import Config
 from darkroom.db import Database
-from darkroom.eventlog import LogTrimmer, SqlEventLog
-from darkroom.hub import Hub
+from darkroom.realtime.eventlog import LogTrimmer, SqlEventLog
+from darkroom.realtime.hub import Hub
 from darkroom.runtime import Runtime
+from darkroom.web import errors, pages, security, serving
 
 
 def create_app(config: Optional[Config] = None, start: bool = True) -> Flask:
     """Build a Flask app with its own hub and services; start them unless told not to."""
     config = config or Config.load()
     config.data_dir.mkdir(parents=True, exist_ok=True)
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=str(pages.STATIC_DIR),
+                template_folder=str(pages.TEMPLATE_DIR))
     app.config["MAX_CONTENT_LENGTH"] = config.max_message_size
     app.config["JSON_SORT_KEYS"] = False
     app.json.sort_keys = False
@@ -38,7 +40,7 @@ def create_app(config: Optional[Config] = None, start: bool = True) -> Flask:
     security.init_app(app, config)
     websocket_server.init_app(app, runtime.hub)
     pipeline.init_app(app)
-    web.init_app(app)
+    pages.init_app(app)
     if start:
         runtime.start()
     return app

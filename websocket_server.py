@@ -19,11 +19,11 @@ from flask_sock import Sock
 from simple_websocket import ConnectionClosed
 
 import websocket_events
-from darkroom import protocol
-from darkroom.errors import ApiError, json_body
-from darkroom.hub import Client, Hub
-from darkroom.outbox import ClientSocket
-from darkroom.protocol import ProtocolError, reply, utc_timestamp
+from darkroom.realtime import protocol
+from darkroom.realtime.hub import Client, Hub
+from darkroom.realtime.outbox import ClientSocket
+from darkroom.realtime.protocol import ProtocolError, reply, utc_timestamp
+from darkroom.web.errors import ApiError, json_body
 
 log = logging.getLogger("darkroom.ws")
 

@@ -23,11 +23,12 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import benchlib  # noqa: E402
+
 import websocket_events  # noqa: E402
 from app import create_app  # noqa: E402
-from darkroom import serving  # noqa: E402
 from darkroom.config import Config  # noqa: E402
 from darkroom.runtime import runtime  # noqa: E402
+from darkroom.web import serving  # noqa: E402
 
 
 def emit(i: int) -> None:

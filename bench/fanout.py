@@ -488,7 +488,7 @@ def table(rows: list[list[str]]) -> str:
     lines = []
     for n, row in enumerate(rows):
         lines.append("| " + " | ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                                       for i, (c, w) in enumerate(zip(row, widths))) + " |")
+                                       for i, (c, w) in enumerate(zip(row, widths, strict=True))) + " |")
         if n == 0:
             lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     return "\n".join(lines)

@@ -28,17 +28,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "support"))
 
 import numpy  # noqa: E402
 import PIL  # noqa: E402
 import psutil  # noqa: E402
 import rawpy  # noqa: E402
+from imagegen import write_dng, write_image  # noqa: E402
 
 from app import create_app  # noqa: E402
 from darkroom.config import Config  # noqa: E402
 from darkroom.pipeline import analysis, imaging  # noqa: E402
-from imagegen import write_dng, write_image  # noqa: E402
 
 BENCH_PORT = 5199  # never listened on: requests go through the test client
 HOST = {"Host": f"127.0.0.1:{BENCH_PORT}"}

@@ -88,6 +88,9 @@ class Config:
         if "database_url" not in values and env.get("DATABASE_URL"):
             values["database_url"] = env["DATABASE_URL"]
         if argv is not None:
+            argv = list(argv)
+            if argv[:1] == ["serve"]:
+                argv = argv[1:]
             args = _parser().parse_args(argv)
             for key, value in vars(args).items():
                 if value is not None:
@@ -109,7 +112,13 @@ def _convert(type_name, raw: str):
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="app.py", description="Darkroom photo pipeline server")
+    from darkroom import __version__
+
+    p = argparse.ArgumentParser(
+        prog="darkroom", usage="darkroom [serve] [options]",
+        description="Darkroom photo pipeline server. 'serve' (the default) starts it; "
+                    "'python app.py' and 'python -m darkroom' are the same command.")
+    p.add_argument("--version", action="version", version=f"darkroom {__version__}")
     p.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port to listen on (default 5100)")
     p.add_argument("--data-dir", type=Path, help="where the database, renders and exports live")

@@ -1,167 +1,15 @@
-"""Shared fixtures: real servers on free loopback ports, real WebSocket clients.
-
-- ``live_server``: a fresh app per test, served in this process by the same
-  Werkzeug threaded server Darkroom falls back to on Windows. Tests can call
-  ``websocket_events.broadcast_*`` directly and watch the events arrive.
-- ``start_app``: ``python app.py`` in a subprocess (gunicorn by default), for
-  what only a real process shows: signals, restarts, crashes.
-- ``ws_connect``: a real WebSocket client (``websockets``' sync client) that
-  reads JSON messages with a bounded wait.
-"""
+"""Shared fixtures: the servers and configs of ``harness``, one fresh per test."""
 
 from __future__ import annotations
 
-import json
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Callable, Iterator, Optional
 
 import pytest
-import requests
-from websockets.sync.client import connect
+from harness import AppProcess, LiveServer, free_port
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from app import create_app  # noqa: E402
-from darkroom.config import Config  # noqa: E402
-from darkroom.serving import WerkzeugServer  # noqa: E402
-
-IN_CI = bool(os.environ.get("CI"))
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def need(condition: bool, reason: str) -> None:
-    """Skip when a system dependency is missing, but fail in CI where it must exist."""
-    if condition:
-        return
-    if IN_CI:
-        pytest.fail(f"{reason} (CI must provide it: see .ci/run)")
-    pytest.skip(reason)
-
-
-class Client:
-    """A WebSocket client that reads JSON messages with bounded waits."""
-
-    def __init__(self, conn):
-        self.conn = conn
-
-    def send(self, message) -> None:
-        self.conn.send(message if isinstance(message, str) else json.dumps(message))
-
-    def recv(self, timeout: float = 5.0) -> dict:
-        return json.loads(self.conn.recv(timeout=timeout))
-
-    def recv_type(self, type_: str, timeout: float = 5.0) -> dict:
-        """The next message of ``type_``, skipping others."""
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError(f"no {type_} within {timeout}s")
-            msg = self.recv(timeout=left)
-            if msg.get("type") == type_:
-                return msg
-
-    def request(self, message: dict, reply_type: str, timeout: float = 5.0) -> dict:
-        self.send(message)
-        return self.recv_type(reply_type, timeout)
-
-    def subscribe(self, *channels: str) -> dict:
-        return self.request({"type": "subscribe", "channels": list(channels)},
-                            "subscription_confirmed")
-
-    def events(self, count: int, timeout: float = 10.0) -> list[dict]:
-        """The next ``count`` events (messages that carry a ``seq``)."""
-        out: list[dict] = []
-        deadline = time.monotonic() + timeout
-        while len(out) < count:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError(f"got {len(out)} of {count} events")
-            msg = self.recv(timeout=left)
-            if "seq" in msg and msg.get("type") != "connection_established":
-                out.append(msg)
-        return out
-
-    def close(self) -> None:
-        self.conn.close()
-
-
-class Server:
-    """Base of both server fixtures: URLs, HTTP helpers and WebSocket clients."""
-
-    host = "127.0.0.1"
-    port: int
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://{self.host}:{self.port}/ws"
-
-    def get(self, path: str, **kw) -> requests.Response:
-        kw.setdefault("timeout", 10)
-        return requests.get(self.url + path, **kw)
-
-    def post(self, path: str, json_body=None, **kw) -> requests.Response:
-        kw.setdefault("timeout", 10)
-        return requests.post(self.url + path, json=json_body, **kw)
-
-    def patch(self, path: str, json_body=None, **kw) -> requests.Response:
-        kw.setdefault("timeout", 10)
-        return requests.patch(self.url + path, json=json_body, **kw)
-
-    def ws(self, welcome: bool = True, **kw) -> Client:
-        """Open a client; by default consume ``connection_established``."""
-        kw.setdefault("open_timeout", 5)
-        kw.setdefault("max_size", 2**24)
-        kw.setdefault("legacy", True)  # a plain connection object, closed by the test
-        client = Client(connect(self.ws_url, **kw))
-        if welcome:
-            msg = client.recv()
-            assert msg["type"] == "connection_established", msg
-            client.welcome = msg
-        return client
-
-    def stats(self) -> dict:
-        return self.get("/websocket/stats").json()["stats"]
-
-    def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0,
-                 what: str = "condition") -> None:
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{what} not reached within {timeout}s")
-            time.sleep(0.02)
-
-
-class LiveServer(Server):
-    """A fresh app served in this process on a free loopback port."""
-
-    def __init__(self, config: Config):
-        self.config = config
-        self.port = config.port
-        self.app = create_app(config)
-        self.runtime = self.app.extensions["darkroom"]
-        self.hub = self.runtime.hub
-        self.server = WerkzeugServer(self.app, config)
-        self.server.start_background()
-
-    def stop(self, close_code: int = 1001) -> None:
-        self.server.shutdown(close_code)
+from darkroom.config import Config
 
 
 @pytest.fixture
@@ -195,49 +43,6 @@ def live_server(make_server) -> LiveServer:
     return make_server()
 
 
-class AppProcess(Server):
-    """``python app.py`` in a subprocess, as a user starts it."""
-
-    def __init__(self, args: list[str], env: dict, port: int, log_path: Path):
-        self.port = port
-        self.log_path = log_path
-        self.log = open(log_path, "ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "app.py"), *args],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 20
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"app.py exited {self.proc.returncode}:\n{self.output()}")
-            try:
-                if self.get("/websocket/stats", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                self.kill()
-                raise RuntimeError(f"app.py did not start:\n{self.output()}")
-            time.sleep(0.1)
-
-    def output(self) -> str:
-        self.log.flush()
-        return self.log_path.read_text(errors="replace")
-
-    def terminate(self, sig: int = signal.SIGTERM, timeout: float = 10) -> float:
-        """Send ``sig`` and wait for exit; return how long it took."""
-        t0 = time.monotonic()
-        self.proc.send_signal(sig)
-        self.proc.wait(timeout=timeout)
-        return time.monotonic() - t0
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-        self.log.close()
-
-
 @pytest.fixture
 def start_app(tmp_path) -> Iterator[Callable[..., AppProcess]]:
     procs: list[AppProcess] = []
@@ -256,3 +61,4 @@ def start_app(tmp_path) -> Iterator[Callable[..., AppProcess]]:
     yield start
     for proc in procs:
         proc.kill()
+

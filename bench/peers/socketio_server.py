@@ -14,10 +14,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import benchlib  # noqa: E402
 from flask import Flask  # noqa: E402
 from flask_socketio import SocketIO, join_room  # noqa: E402
-
-import benchlib  # noqa: E402
 
 
 def create_app() -> Flask:

@@ -24,10 +24,9 @@ from urllib.parse import parse_qs, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import benchlib  # noqa: E402
 from websockets.asyncio.server import broadcast, serve  # noqa: E402
 from websockets.exceptions import ConnectionClosed  # noqa: E402
-
-import benchlib  # noqa: E402
 
 log = logging.getLogger("darkroom.bench")
 subscribers: set = set()

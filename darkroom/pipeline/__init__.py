@@ -16,13 +16,13 @@ from typing import Optional
 
 from flask import Flask, current_app
 
-from darkroom.runtime import Runtime, runtime
 from darkroom.pipeline import approval, export, jobs
+from darkroom.pipeline import sessions as sessions_mod
 from darkroom.pipeline.hotfolder import HotFolder
 from darkroom.pipeline.importer import ImportQueue
 from darkroom.pipeline.monitor import Monitor
 from darkroom.pipeline.presets import PresetLibrary
-from darkroom.pipeline import sessions as sessions_mod
+from darkroom.runtime import Runtime, runtime
 
 log = logging.getLogger("darkroom.pipeline")
 

@@ -18,9 +18,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from darkroom.db import Export, Job, Photo, PhotoSession, iso, utcnow
-from darkroom.errors import ApiError, json_body
 from darkroom.pipeline import approval, export, imaging, importer, jobs, pipeline
 from darkroom.pipeline import sessions as sessions_mod
+from darkroom.web.errors import ApiError, json_body
 from websocket_events import broadcast_priority_changed, broadcast_session_created
 
 log = logging.getLogger("darkroom.api")

@@ -14,8 +14,7 @@ from sqlalchemy import func, select, update
 
 from darkroom.db import Photo, utcnow
 from darkroom.pipeline import sessions as sessions_mod
-from websocket_events import (broadcast_approval_queue_updated, broadcast_photo_approved,
-                              broadcast_photo_rejected)
+from websocket_events import broadcast_approval_queue_updated, broadcast_photo_approved, broadcast_photo_rejected
 
 if TYPE_CHECKING:
     from darkroom.pipeline import Pipeline

@@ -19,8 +19,7 @@ from sqlalchemy import select
 
 from darkroom.db import Export, Photo, utcnow
 from darkroom.pipeline import imaging, jobs, render
-from websocket_events import (broadcast_export_completed, broadcast_export_failed,
-                              broadcast_export_started)
+from websocket_events import broadcast_export_completed, broadcast_export_failed, broadcast_export_started
 
 if TYPE_CHECKING:
     from darkroom.pipeline import Pipeline

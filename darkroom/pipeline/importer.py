@@ -25,8 +25,12 @@ from sqlalchemy.exc import IntegrityError
 from darkroom.db import Photo, PhotoSession
 from darkroom.pipeline import analysis, imaging, jobs, selection
 from darkroom.pipeline import sessions as sessions_mod
-from websocket_events import (broadcast_error_occurred, broadcast_photo_analyzed,
-                              broadcast_photo_imported, broadcast_photo_selected)
+from websocket_events import (
+    broadcast_error_occurred,
+    broadcast_photo_analyzed,
+    broadcast_photo_imported,
+    broadcast_photo_selected,
+)
 
 if TYPE_CHECKING:
     from darkroom.pipeline import Pipeline

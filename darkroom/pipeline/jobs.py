@@ -22,10 +22,16 @@ from sqlalchemy import func, select, update
 from darkroom.db import Job, Photo, iso, utcnow
 from darkroom.pipeline import imaging, render
 from darkroom.pipeline import sessions as sessions_mod
-from websocket_events import (broadcast_approval_queue_updated, broadcast_error_occurred,
-                              broadcast_job_completed, broadcast_job_created,
-                              broadcast_job_failed, broadcast_job_progress,
-                              broadcast_job_started, broadcast_queue_status)
+from websocket_events import (
+    broadcast_approval_queue_updated,
+    broadcast_error_occurred,
+    broadcast_job_completed,
+    broadcast_job_created,
+    broadcast_job_failed,
+    broadcast_job_progress,
+    broadcast_job_started,
+    broadcast_queue_status,
+)
 
 if TYPE_CHECKING:
     from darkroom.pipeline import Pipeline

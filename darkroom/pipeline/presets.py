@@ -26,7 +26,7 @@ from typing import Iterable, Optional
 
 log = logging.getLogger("darkroom.presets")
 
-SHIPPED_DIR = Path(__file__).resolve().parent.parent / "presets"
+SHIPPED_DIR = Path(__file__).resolve().parent / "presets"
 DEFAULT_PRESET = "WhiteLayer_v4"
 RANGES = {
     "exposure": (-5.0, 5.0), "contrast": (-100.0, 100.0), "highlights": (-100.0, 100.0),

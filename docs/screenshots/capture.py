@@ -14,17 +14,17 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "support")]
 
 import requests  # noqa: E402
+from browser_support import CHROMIUM, CHROMIUM_ARGS, PHONE  # noqa: E402
+from harness import free_port  # noqa: E402
+from imagegen import write_image  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 from app import create_app  # noqa: E402
-from browser_support import CHROMIUM, CHROMIUM_ARGS, PHONE  # noqa: E402
-from conftest import free_port  # noqa: E402
 from darkroom.config import Config  # noqa: E402
-from darkroom.serving import WerkzeugServer  # noqa: E402
-from imagegen import write_image  # noqa: E402
+from darkroom.web.serving import WerkzeugServer  # noqa: E402
 
 
 def shoot(folder: Path, count: int, seed: int) -> Path:

@@ -1,0 +1,56 @@
+"""Darkroom: the app factory and the command line entry point.
+
+``python app.py`` serves on 127.0.0.1:5100 with the embedded defaults (SQLite
+in the data directory, in-process hub and workers) on a production server:
+gunicorn's gthread worker on POSIX, Werkzeug's threaded server on Windows.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Optional, Sequence
+
+from flask import Flask
+
+import websocket_server
+from darkroom import logs, pipeline
+from darkroom.config import Config
+from darkroom.db import Database
+from darkroom.realtime.eventlog import LogTrimmer, SqlEventLog
+from darkroom.realtime.hub import Hub
+from darkroom.runtime import Runtime
+from darkroom.web import errors, pages, security, serving
+
+
+def create_app(config: Optional[Config] = None, start: bool = True) -> Flask:
+    """Build a Flask app with its own hub and services; start them unless told not to."""
+    config = config or Config.load()
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    app = Flask(__name__, static_folder=str(pages.STATIC_DIR),
+                template_folder=str(pages.TEMPLATE_DIR))
+    app.config["MAX_CONTENT_LENGTH"] = config.max_message_size
+    app.config["JSON_SORT_KEYS"] = False
+    app.json.sort_keys = False
+    db = Database(config.database_url)
+    event_log = SqlEventLog(db)
+    runtime = Runtime(config, db, Hub(config, event_log))
+    runtime.add(LogTrimmer(event_log, config.log_max_events, config.log_max_age))
+    app.extensions["darkroom"] = runtime
+    errors.init_app(app)
+    security.init_app(app, config)
+    websocket_server.init_app(app, runtime.hub)
+    pipeline.init_app(app)
+    pages.init_app(app)
+    if start:
+        runtime.start()
+    return app
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    config = Config.load(sys.argv[1:] if argv is None else argv)
+    logs.configure(config.log_level)
+    return serving.serve(lambda: create_app(config), config)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

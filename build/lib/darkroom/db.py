@@ -1,0 +1,231 @@
+"""The pipeline's database: SQLAlchemy 2 models and one engine/session factory per app.
+
+SQLite (a file in the data directory) by default, any SQLAlchemy URL through
+``DATABASE_URL``. The SQL stays portable (no SQLite-only types or upserts) so
+PostgreSQL works unchanged. On SQLite the engine runs in WAL mode with a busy
+timeout, and in-process writers take a lock so concurrent write transactions
+queue up instead of failing with "database is locked".
+
+The schema is created on start and its version recorded in ``schema_version``;
+a later change bumps ``SCHEMA_VERSION`` and adds a step to ``_MIGRATIONS``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from datetime import datetime, timezone
+from typing import Any, Iterator, Optional
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    create_engine,
+    event,
+    select,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+log = logging.getLogger("darkroom.db")
+
+SCHEMA_VERSION = 1
+# version -> function(connection) that upgrades from version - 1.
+_MIGRATIONS: dict[int, Any] = {}
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def iso(value: Optional[datetime]) -> Optional[str]:
+    """ISO 8601 in UTC with a Z (SQLite gives naive datetimes back; they are UTC)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class SchemaVersion(Base):
+    __tablename__ = "schema_version"
+
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    applied_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class PhotoSession(Base):
+    """A shoot: a folder of photos that are imported, developed and decided together."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    import_folder: Mapped[str] = mapped_column(Text)
+    # active (hot folder watched), paused (not watched), completed (every photo decided)
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
+                                                 onupdate=utcnow)
+    completed_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
+
+
+class Photo(Base):
+    __tablename__ = "photos"
+    __table_args__ = (Index("ix_photos_session_status", "session_id", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"), index=True)
+    file_path: Mapped[str] = mapped_column(Text)
+    file_name: Mapped[str] = mapped_column(String(255))
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    file_size: Mapped[int] = mapped_column(BigInteger)
+    format: Mapped[str] = mapped_column(String(10))
+    width: Mapped[Optional[int]] = mapped_column(Integer)
+    height: Mapped[Optional[int]] = mapped_column(Integer)
+    exif: Mapped[dict] = mapped_column(JSON, default=dict)
+    analysis: Mapped[Optional[dict]] = mapped_column(JSON)
+    ai_score: Mapped[Optional[float]] = mapped_column(Float)
+    context_tag: Mapped[Optional[str]] = mapped_column(String(40))
+    preset: Mapped[Optional[str]] = mapped_column(String(100))
+    # imported -> analyzed -> queued -> developing -> developed | failed
+    status: Mapped[str] = mapped_column(String(20), default="imported")
+    # None until a person decides: approved | rejected
+    decision: Mapped[Optional[str]] = mapped_column(String(20))
+    decision_reason: Mapped[Optional[str]] = mapped_column(Text)
+    decided_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
+    thumbnail_path: Mapped[Optional[str]] = mapped_column(Text)
+    preview_path: Mapped[Optional[str]] = mapped_column(Text)
+    developed_path: Mapped[Optional[str]] = mapped_column(Text)
+    developed_preview_path: Mapped[Optional[str]] = mapped_column(Text)
+    developed_thumbnail_path: Mapped[Optional[str]] = mapped_column(Text)
+    error: Mapped[Optional[str]] = mapped_column(Text)
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
+                                                 onupdate=utcnow)
+
+
+class Job(Base):
+    """A unit of work for the worker pool: ``develop`` a photo or ``export`` one."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_claim", "status", "priority", "created_at", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), default="develop")
+    photo_id: Mapped[int] = mapped_column(ForeignKey("photos.id"), index=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"))
+    priority: Mapped[int] = mapped_column(Integer, default=5)
+    preset: Mapped[str] = mapped_column(String(100))
+    # pending -> running -> completed | failed | cancelled
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    stage: Mapped[Optional[str]] = mapped_column(String(30))
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    params: Mapped[dict] = mapped_column(JSON, default=dict)
+    result: Mapped[Optional[dict]] = mapped_column(JSON)
+    error_message: Mapped[Optional[str]] = mapped_column(Text)
+    error_details: Mapped[Optional[dict]] = mapped_column(JSON)
+    worker: Mapped[Optional[str]] = mapped_column(String(60))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
+
+
+class Export(Base):
+    """One exported file (or an attempt at one)."""
+
+    __tablename__ = "exports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    photo_id: Mapped[int] = mapped_column(ForeignKey("photos.id"), index=True)
+    job_id: Mapped[Optional[int]] = mapped_column(ForeignKey("jobs.id"))
+    destination: Mapped[str] = mapped_column(Text)
+    format: Mapped[str] = mapped_column(String(10))
+    quality: Mapped[int] = mapped_column(Integer)
+    long_edge: Mapped[Optional[int]] = mapped_column(Integer)
+    # pending -> completed | failed
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    output_path: Mapped[Optional[str]] = mapped_column(Text)
+    file_size: Mapped[Optional[int]] = mapped_column(BigInteger)
+    error: Mapped[Optional[str]] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
+
+
+class Database:
+    """One engine and session factory; ``write()`` for transactions that change data."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        kwargs: dict[str, Any] = {"future": True}
+        if self.is_sqlite:
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+            # Workers, services and request threads each hold a connection briefly.
+            kwargs["pool_size"], kwargs["max_overflow"] = 8, 24
+        else:
+            kwargs["pool_pre_ping"] = True
+        self.engine: Engine = create_engine(url, **kwargs)
+        if self.is_sqlite:
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._factory = sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite allows one writer; queue in-process writers here rather than in busy waits.
+        self._write_lock = threading.RLock() if self.is_sqlite else contextlib.nullcontext()
+
+    def create_schema(self) -> int:
+        """Create missing tables, run pending migrations; return the schema version."""
+        Base.metadata.create_all(self.engine)
+        with self.write() as s:
+            current = s.scalar(select(SchemaVersion.version)
+                               .order_by(SchemaVersion.version.desc()).limit(1))
+            if current is None:
+                s.add(SchemaVersion(version=SCHEMA_VERSION))
+                current = SCHEMA_VERSION
+            while current < SCHEMA_VERSION:
+                current += 1
+                log.info("migrating database schema to version %d", current)
+                _MIGRATIONS[current](s.connection())
+                s.add(SchemaVersion(version=current))
+        return current
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Session]:
+        with self._factory() as s:
+            yield s
+
+    def writing(self):
+        """Hold the in-process write lock (for Core writes that bypass ``write()``)."""
+        return self._write_lock
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Session]:
+        """A transaction that commits on success and rolls back on error."""
+        with self._write_lock:
+            with self._factory() as s:
+                with s.begin():
+                    yield s
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()

@@ -1,0 +1,95 @@
+"""The photo pipeline: import, analysis, selection, develop jobs, approval, export.
+
+``init_app(app)`` wires one app's pipeline: its database (schema created, the
+Inbox session ensured), its HTTP blueprints and its background services
+(queue-status notifier, import queue, worker pool, monitor, hot folder). It
+starts no thread itself; the services start and stop with the app's runtime,
+so many apps (one per test) can live in one process, each with its own data
+directory and database.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Optional
+
+from flask import Flask, current_app
+
+from darkroom.pipeline import approval, export, jobs
+from darkroom.pipeline import sessions as sessions_mod
+from darkroom.pipeline.hotfolder import HotFolder
+from darkroom.pipeline.importer import ImportQueue
+from darkroom.pipeline.monitor import Monitor
+from darkroom.pipeline.presets import PresetLibrary
+from darkroom.runtime import Runtime, runtime
+
+log = logging.getLogger("darkroom.pipeline")
+
+EXTENSION = "darkroom_pipeline"
+
+
+class Pipeline:
+    """Everything one app's pipeline owns."""
+
+    def __init__(self, rt: Runtime):
+        self.runtime = rt
+        self.config = rt.config
+        self.data_dir: Path = Path(rt.config.data_dir).resolve()
+        self.cache_dir = self.data_dir / "cache"
+        self.render_dir = self.data_dir / "renders"
+        for folder in (self.cache_dir, self.render_dir, self.data_dir / "presets"):
+            folder.mkdir(parents=True, exist_ok=True)
+        self.db = rt.db
+        self.schema_version = self.db.create_schema()
+        self.presets = PresetLibrary([*rt.config.preset_dirs, self.data_dir / "presets"])
+        self.inbox_id = sessions_mod.ensure_inbox(self)
+        self.queue = jobs.QueueNotifier(self)
+        self.imports = ImportQueue(self)
+        self.workers = jobs.WorkerPool(self, rt.config.workers)
+        self.workers.register("export", export.run)
+        self.monitor = Monitor(self, rt.config.monitor_interval, thresholds={
+            "cpu": rt.config.cpu_warning, "memory": rt.config.memory_warning,
+            "disk": rt.config.disk_warning})
+        self.hotfolder: Optional[HotFolder] = HotFolder(self) if rt.config.hot_folder else None
+
+    def services(self) -> list:
+        out = [self.queue, self.imports, self.workers, self.monitor]
+        if self.hotfolder is not None:
+            out.append(self.hotfolder)
+        return out
+
+    def approval_count(self, session_id: Optional[int] = None) -> int:
+        return approval.count(self, session_id)
+
+    def hotfolder_changed(self) -> None:
+        if self.hotfolder is not None:
+            self.hotfolder.sessions_changed()
+
+
+def pipeline(app: Optional[Flask] = None) -> Pipeline:
+    """The pipeline of ``app`` (or of the current app)."""
+    return (app or current_app).extensions[EXTENSION]
+
+
+def init_app(app: Flask) -> Pipeline:
+    """Attach a pipeline to ``app``: database, routes and services (started by the runtime)."""
+    from darkroom.pipeline import api
+
+    rt = runtime(app)
+    p = Pipeline(rt)
+    app.extensions[EXTENSION] = p
+    api.register(app)
+    for service in p.services():
+        rt.add(service)
+    log.info("pipeline ready: %s, schema v%d, %d workers, %d presets", _safe_url(p.db.url),
+             p.schema_version, p.workers.size, len(p.presets.all()))
+    return p
+
+
+def _safe_url(url: str) -> str:
+    """The database URL without a password, for the log."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
+    return url

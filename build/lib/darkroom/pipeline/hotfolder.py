@@ -1,0 +1,149 @@
+"""The hot folder: files that appear in an active session's folder are imported by themselves.
+
+watchdog reports created/modified/moved files; each candidate is imported
+once it has stopped growing (same size and mtime for ``settle`` seconds), and
+at most once per (path, size, mtime): a photo copied in slowly, or touched
+again, is not imported twice (the content hash stops true duplicates anyway).
+Only direct children of the folder are watched, and only while the session
+is ``active``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Optional
+
+from sqlalchemy import select
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+
+from darkroom.db import PhotoSession
+from darkroom.pipeline import imaging, jobs
+
+if TYPE_CHECKING:
+    from darkroom.pipeline import Pipeline
+
+log = logging.getLogger("darkroom.hotfolder")
+
+
+class _Handler(FileSystemEventHandler):
+    def __init__(self, watcher: "HotFolder"):
+        self.watcher = watcher
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.is_directory or event.event_type not in ("created", "modified", "moved",
+                                                          "closed"):
+            return
+        path = getattr(event, "dest_path", "") or event.src_path
+        self.watcher.seen(os.fsdecode(path))
+
+
+class HotFolder:
+    def __init__(self, p: "Pipeline", settle: float = 1.0, poll: float = 0.25):
+        self.p = p
+        self.settle = settle
+        self.poll = poll
+        self._lock = threading.Lock()
+        # path -> (size, mtime, since): the last observed state and when it was first seen
+        self._candidates: dict[str, tuple[int, float, float]] = {}
+        self._done: set[tuple[str, int, float]] = set()
+        self._folders: dict[str, int] = {}
+        self._watches: dict[str, object] = {}
+        self._observer: Optional[Observer] = None
+        self._stop = threading.Event()
+        self._refresh = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+
+    def start(self) -> None:
+        self._observer = Observer(timeout=0.2)
+        self._observer.daemon = True
+        self._observer.start()
+        self._sync_watches()
+        self._thread = threading.Thread(target=self._run, name="darkroom-hotfolder",
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._observer:
+            self._observer.stop()
+            self._observer.join(timeout=1.0)
+        if self._thread:
+            self._thread.join(timeout=1.0)
+
+    def sessions_changed(self) -> None:
+        """Sessions were created or changed status: watch the active ones' folders."""
+        self._refresh.set()
+
+    def watched(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._folders)
+
+    def seen(self, path: str) -> None:
+        if imaging.file_format(path) is None or os.path.basename(path).startswith("."):
+            return
+        with self._lock:
+            if os.path.dirname(path) not in self._folders:
+                return
+            self._candidates.setdefault(path, (-1, -1.0, time.monotonic()))
+
+    def _sync_watches(self) -> None:
+        with self.p.db.read() as s:
+            rows = s.execute(select(PhotoSession.id, PhotoSession.import_folder)
+                             .where(PhotoSession.status == "active")
+                             .order_by(PhotoSession.id)).all()
+        wanted: dict[str, int] = {}
+        for session_id, folder in rows:
+            real = os.path.realpath(folder)
+            if os.path.isdir(real):
+                wanted.setdefault(real, session_id)
+        with self._lock:
+            for folder in list(self._watches):
+                if folder not in wanted:
+                    self._observer.unschedule(self._watches.pop(folder))
+            for folder in wanted:
+                if folder not in self._watches:
+                    self._watches[folder] = self._observer.schedule(_Handler(self), folder,
+                                                                    recursive=False)
+                    log.info("watching %s for session %d", folder, wanted[folder])
+            self._folders = wanted
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.poll):
+            try:
+                if self._refresh.is_set():
+                    self._refresh.clear()
+                    self._sync_watches()
+                for path, session_id in self._settled():
+                    self.p.imports.submit(Path(path), session_id)
+            except Exception as exc:
+                jobs.report_error(exc, "hot folder")
+
+    def _settled(self) -> list[tuple[str, int]]:
+        """Candidates whose size and mtime have not changed for ``settle`` seconds."""
+        ready = []
+        now = time.monotonic()
+        with self._lock:
+            for path, (size, mtime, since) in list(self._candidates.items()):
+                try:
+                    st = os.stat(path)
+                except OSError:
+                    del self._candidates[path]
+                    continue
+                if (st.st_size, st.st_mtime) != (size, mtime):
+                    self._candidates[path] = (st.st_size, st.st_mtime, now)
+                    continue
+                if now - since < self.settle or st.st_size == 0:
+                    continue
+                del self._candidates[path]
+                key = (path, st.st_size, st.st_mtime)
+                session_id = self._folders.get(os.path.dirname(path))
+                if key in self._done or session_id is None:
+                    continue
+                self._done.add(key)
+                ready.append((path, session_id))
+        return ready

@@ -1,0 +1,568 @@
+"""The hub: who is connected, who listens to what, and one ordered, durable fan-out.
+
+``publish`` hands an event to one dispatcher thread and returns; it never
+touches a socket. The dispatcher, in order:
+
+1. coalesces state events (progress, counts; see coalesce.py),
+2. stamps each event with the next ``seq`` and serialises it once,
+3. appends the batch to the durable event log (eventlog.py),
+4. writes the same frame bytes to every subscriber's ``ClientSocket``
+   (outbox.py), so a slow client only ever fills its own bounded outbox.
+
+Subscriptions go through the dispatcher too, so a client that resumes with
+``since`` gets the missed events from the log and then the live stream with
+nothing lost or doubled in between: live frames wait in the client's backlog
+while a replay thread sends the log's, paced by the client's outbox.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import orjson
+from wsproto.events import CloseConnection
+from wsproto.utilities import LocalProtocolError
+
+import websocket_events
+from darkroom.realtime.coalesce import Coalescer
+from darkroom.realtime.eventlog import EventLog, LogRow
+from darkroom.realtime.outbox import ClientSocket, Flusher
+from darkroom.realtime.protocol import reply, utc_timestamp
+from darkroom.realtime.transports.websocket_frames import text_frame
+
+log = logging.getLogger("darkroom.hub")
+
+CLOSE_GOING_AWAY = 1001
+CLOSE_SERVER_ERROR = 1011
+CLOSE_TRY_AGAIN = 1013
+
+_STOP = object()
+_BATCH = 1024  # events the dispatcher takes, logs and writes in one go
+_REPLAY_PAGE = 1000  # log rows a replay reads and writes at a time
+_REPLAY_THREADS = 4
+
+
+def _encode(message: dict) -> bytes:
+    """Compact UTF-8 JSON; anything JSON has no type for (a Path, a datetime) as text.
+
+    What orjson refuses (an integer beyond 64 bits, a lone surrogate, very deep
+    nesting) goes through the standard library, escaped to ASCII.
+    """
+    try:
+        return orjson.dumps(message, default=str)
+    except orjson.JSONEncodeError:
+        return json.dumps(message, separators=(",", ":"), default=str).encode()
+
+
+class Client:
+    """One connected WebSocket client, as the hub sees it."""
+
+    def __init__(self, client_id: str, ws, sock: ClientSocket, remote: str):
+        self.id = client_id
+        self.ws = ws
+        self.sock = sock
+        self.remote = remote
+        self.client_type = "unknown"
+        self.client_name: Optional[str] = None
+        self.connected_at = utc_timestamp()
+        self.last_ping: Optional[str] = None
+        self.channels: frozenset[str] = frozenset()
+        self.end_reason: Optional[str] = None
+        self.closing = False  # the server has sent (or queued) its close frame
+        self.gone = False
+        # While a replay runs, live frames wait here (bounded by the outbox limit).
+        self.lock = threading.Lock()
+        self.backlog: Optional[list] = None
+        self.backlog_bytes = 0
+
+    def send(self, message: dict) -> bool:
+        """Send one reply (not an event) through the client's single write path."""
+        return self.sock.write([(None, text_frame(_encode(message)))])
+
+    def deliver(self, frames: list) -> bool:
+        """Write event frames, or hold them in the backlog while a replay runs."""
+        if self.backlog is not None:
+            with self.lock:
+                if self.backlog is not None:
+                    self.backlog.extend(frames)
+                    self.backlog_bytes += sum(len(f) for _, f in frames)
+                    return True
+        return self.sock.write(frames)
+
+    def info(self) -> dict:
+        return {
+            "id": self.id,
+            "client_type": self.client_type,
+            "client_name": self.client_name,
+            "connected_at": self.connected_at,
+            "last_ping": self.last_ping,
+            "subscriptions": sorted(self.channels),
+        }
+
+
+@dataclass(frozen=True)
+class _Subscribe:
+    client: Client
+    channels: frozenset
+    since: Optional[dict]
+    snapshot: bool
+
+
+@dataclass(frozen=True)
+class _Unsubscribe:
+    client: Client
+    channels: frozenset
+
+
+class Hub:
+    """Registry, channel index, dispatcher and event log of one server process."""
+
+    def __init__(self, config, event_log: EventLog):
+        self.config = config
+        self.log = event_log
+        self.epoch = ""
+        self.close_code = CLOSE_GOING_AWAY
+        self.flusher = Flusher(config.stall_timeout, self._on_stalled)
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._coalescer = Coalescer(config.coalesce_interval)
+        self._seq = 0
+        self._lock = threading.Lock()
+        self._clients: dict[str, Client] = {}
+        self._index: dict[str, tuple[Client, ...]] = {}
+        self._state: dict[tuple, tuple[int, str, bytes]] = {}  # state key -> (seq, channel, frame)
+        self._dispatcher: Optional[threading.Thread] = None
+        self._replays: Optional[ThreadPoolExecutor] = None
+        self._started_at = time.monotonic()
+        self._running = False
+        self.published: Counter[str] = Counter()
+        self.delivered = 0
+        self.disconnected: Counter[str] = Counter()
+        self.high_water = 0
+        self.log_failures = 0
+        self._unlogged_until = 0  # newest seq of a batch the log failed to take
+        self.replays: Counter[str] = Counter()
+
+    # --- lifecycle -------------------------------------------------------------
+
+    def start(self) -> None:
+        self._seq = self.log.open()
+        self.epoch = self.log.epoch
+        self._running = True
+        self._started_at = time.monotonic()
+        self.flusher.start()
+        self._replays = ThreadPoolExecutor(_REPLAY_THREADS, thread_name_prefix="darkroom-replay")
+        self._dispatcher = threading.Thread(target=self._dispatch_loop,
+                                            name="darkroom-dispatcher", daemon=True)
+        self._dispatcher.start()
+        websocket_events.attach(self)
+        log.info("hub started", extra={"epoch": self.epoch, "seq": self._seq})
+
+    def stop(self) -> None:
+        """Publish and log what waits, close every client with ``close_code``, stop threads."""
+        websocket_events.detach(self)
+        if not self._running:
+            return
+        self._running = False
+        self._queue.put(_STOP)
+        if self._dispatcher:
+            self._dispatcher.join(timeout=2)
+        self.log.close()
+        if self._replays:
+            self._replays.shutdown(wait=False, cancel_futures=True)
+        for client in self.clients():
+            self.close(client, self.close_code, "Server shutting down")
+        deadline = time.monotonic() + self.config.close_linger + 1.5
+        while self._clients and time.monotonic() < deadline:
+            time.sleep(0.02)
+        self.flusher.stop()
+        log.info("hub stopped", extra={"seq": self._seq, "delivered": self.delivered})
+
+    # --- publishing --------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    @property
+    def seq(self) -> int:
+        """The ``seq`` of the newest event published so far."""
+        return self._seq
+
+    def publish(self, name: str, channel: str, payload: dict,
+                source: Optional[str] = None) -> None:
+        """Queue an event for every subscriber of ``channel``. Never blocks."""
+        self._queue.put((name, channel, utc_timestamp(), payload, source))
+
+    def subscribe(self, client: Client, channels, since: Optional[dict] = None,
+                  snapshot: bool = False) -> None:
+        """Add channels in publish order; the dispatcher confirms (and replays or snapshots)."""
+        self._queue.put(_Subscribe(client, frozenset(channels), since, snapshot))
+
+    def _dispatch_loop(self) -> None:
+        get, get_nowait = self._queue.get, self._queue.get_nowait
+        coalescer = self._coalescer
+        while True:
+            wait = coalescer.next_due(time.monotonic())
+            items = []
+            try:
+                items.append(get(timeout=wait) if wait is None or wait > 0 else get_nowait())
+            except queue.Empty:
+                pass
+            while items and len(items) < _BATCH:
+                try:
+                    items.append(get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                if self._dispatch(items):
+                    return
+            except Exception:
+                log.exception("dispatcher failed on a batch")
+
+    def _dispatch(self, items: list) -> bool:
+        """Handle one batch; True when told to stop."""
+        now = time.monotonic()
+        ready: list = []
+        stop = False
+        for item in items:
+            if item is _STOP:
+                stop = True
+            elif isinstance(item, (_Subscribe, _Unsubscribe)):
+                self._emit(ready)
+                ready = []
+                try:
+                    self._command(item)
+                except Exception:
+                    log.exception("subscription change failed", extra={"client_id": item.client.id})
+                    self.kick(item.client, "server_error", CLOSE_SERVER_ERROR)
+            else:
+                ready.extend(self._offer(item, now))
+        ready.extend(self._coalescer.due(now))
+        if stop:
+            ready.extend(self._coalescer.flush())
+        self._emit(ready)
+        return stop
+
+    def _offer(self, item, now: float) -> list:
+        etype = websocket_events.EVENTS.get(item[0])
+        if etype is None:
+            return [item]
+        payload = item[3]
+        phase = payload.get(etype.phase) if etype.phase else None
+        return self._coalescer.offer(item, etype.key(payload), phase,
+                                     etype.ended_key(payload), now)
+
+    def _emit(self, items: list) -> None:
+        """Stamp, serialise, log, then count, remember state and deliver ``items`` in order.
+
+        ``seq`` and the counters move only once the batch is in the log, so
+        whoever reads them (``/api/events``, a resuming client) finds it there.
+        """
+        if not items:
+            return
+        rows: list[LogRow] = []
+        out: list[tuple[str, Optional[tuple], bytes]] = []
+        wall = time.time()
+        seq = self._seq
+        for name, channel, timestamp, payload, source in items:
+            message = {"type": name, "timestamp": timestamp, "channel": channel, "seq": seq + 1}
+            message.update(payload)
+            if source:
+                message["source"] = source
+            try:
+                data = _encode(message)
+            except Exception:  # one bad event must not take its batch with it
+                log.exception("event could not be encoded; dropped", extra={"type": name})
+                continue
+            seq += 1
+            rows.append(LogRow(seq, channel, name, wall, data.decode()))
+            out.append((channel, websocket_events.EVENTS.get(name), payload, text_frame(data)))
+        if not rows:
+            return
+        try:
+            self.log.append(rows)
+        except Exception:
+            self.log_failures += 1
+            self._unlogged_until = seq  # no resume may cross this hole
+            log.exception("event log append failed; events delivered live only",
+                          extra={"first_seq": rows[0].seq, "count": len(rows)})
+        self._seq = seq
+        keyed = []
+        for (channel, etype, payload, frame), row in zip(out, rows, strict=True):
+            self.published[channel] += 1
+            key = etype.key(payload) if etype else None
+            if key is not None:
+                self._state[key] = (row.seq, channel, frame)
+            if etype is not None and etype.ends:
+                self._state.pop(etype.ended_key(payload), None)
+            keyed.append((channel, key, frame))
+        self._deliver(keyed)
+
+    def _deliver(self, out: list[tuple[str, Optional[tuple], bytes]]) -> None:
+        index = self._index
+        per_client: dict[Client, list] = {}
+        for channel, key, frame in out:
+            for client in index.get(channel, ()):
+                per_client.setdefault(client, []).append((key, frame))
+        delivered = 0
+        limit = self.config.outbox_limit
+        for client, frames in per_client.items():
+            if client.deliver(frames):
+                delivered += len(frames)
+                if client.backlog is not None and client.backlog_bytes > limit:
+                    self.kick(client, "slow")
+        self.delivered += delivered
+
+    # --- subscriptions, replay and snapshots ---------------------------------------
+
+    def _command(self, cmd) -> None:
+        """Change a client's subscriptions at this point of the stream, and confirm."""
+        client = cmd.client
+        if client.gone:
+            return
+        if isinstance(cmd, _Unsubscribe):
+            with self._lock:
+                client.channels = client.channels - cmd.channels
+                self._rebuild_index()
+            client.send(reply("unsubscription_confirmed", channels=sorted(client.channels)))
+            return
+        recovered = None
+        if cmd.since is not None:
+            recovered = client.backlog is None and self._recoverable(cmd.since)
+        with self._lock:
+            client.channels = client.channels | cmd.channels
+            self._rebuild_index()
+        confirmed = reply("subscription_confirmed", channels=sorted(client.channels))
+        if recovered is not None:
+            confirmed.update(recovered=recovered, epoch=self.epoch, seq=self._seq)
+            self.replays["recovered" if recovered else "not_recovered"] += 1
+        since_seq = cmd.since["seq"] if recovered else self._seq
+        if since_seq < self._seq:
+            with client.lock:
+                client.backlog, client.backlog_bytes = [], 0
+            client.send(confirmed)
+            self._replays.submit(self._replay, client, since_seq, self._seq, cmd.channels)
+            return
+        client.send(confirmed)
+        if cmd.snapshot and not recovered:
+            state = sorted(v for v in self._state.values() if v[1] in cmd.channels)
+            if state:
+                client.deliver([(None, frame) for _, _, frame in state])
+
+    def _recoverable(self, since: dict) -> bool:
+        """Can every event after ``since`` still be sent? (same epoch, all in the log)"""
+        return (since.get("epoch") == self.epoch and since["seq"] <= self._seq
+                and self.log_holds_all_after(since["seq"]))
+
+    def log_holds_all_after(self, seq: int) -> bool:
+        """Whether the log has every event after ``seq``: none trimmed, none it failed to store."""
+        if seq >= self._seq:
+            return True
+        if seq < self._unlogged_until:
+            return False
+        oldest = self.log.oldest_seq()
+        return oldest is not None and seq >= oldest - 1
+
+    def _replay(self, client: Client, since: int, until: int, channels) -> None:
+        """Send the log's events in (since, until], then the live backlog, paced by the outbox."""
+        pos = since
+        try:
+            while pos < until and not client.gone:
+                rows = self.log.read(pos, until, channels, _REPLAY_PAGE)
+                if not rows:
+                    break
+                oldest = self.log.oldest_seq()
+                if oldest is None or oldest > pos + 1:
+                    raise RuntimeError("the log was trimmed under a running replay")
+                if not self._paced_write(client, [(None, text_frame(r.data.encode()))
+                                                  for r in rows]):
+                    return
+                self.replays["events"] += len(rows)
+                pos = rows[-1].seq
+            self._release_backlog(client)
+        except Exception:
+            log.exception("replay failed", extra={"client_id": client.id})
+            self.kick(client, "replay_failed", CLOSE_SERVER_ERROR)
+
+    def _room(self, client: Client) -> bool:
+        """Wait until the client's outbox is at most half full; kick it if it stalls."""
+        half = self.config.outbox_limit // 2
+        deadline = time.monotonic() + self.config.stall_timeout
+        while client.sock.pending() > half:
+            if client.gone:
+                return False
+            if time.monotonic() > deadline:
+                self.kick(client, "slow")
+                return False
+            time.sleep(0.005)
+        return not client.gone
+
+    def _paced_write(self, client: Client, frames: list) -> bool:
+        """Write ``frames`` in chunks of a quarter of the outbox limit, each when there is room."""
+        chunk, size, most = [], 0, self.config.outbox_limit // 4
+        for frame in frames:
+            chunk.append(frame)
+            size += len(frame[1])
+            if size >= most:
+                if not self._room(client):
+                    return False
+                client.sock.write(chunk)
+                chunk, size = [], 0
+        if chunk:
+            if not self._room(client):
+                return False
+            client.sock.write(chunk)
+        return True
+
+    def _release_backlog(self, client: Client) -> None:
+        """Hand over to live delivery: drain the backlog in paced chunks, then drop it.
+
+        Each chunk is written under the client's lock, so the dispatcher (which
+        appends to the backlog under that lock) can never write a newer frame
+        first; the backlog goes away only once it is empty.
+        """
+        most = self.config.outbox_limit // 4
+        while self._room(client):
+            with client.lock:
+                backlog = client.backlog or []
+                size, n = 0, 0
+                while n < len(backlog) and size < most:
+                    size += len(backlog[n][1])
+                    n += 1
+                if n:
+                    client.sock.write(backlog[:n])
+                    del backlog[:n]
+                    client.backlog_bytes -= size
+                if not backlog:
+                    client.backlog, client.backlog_bytes = None, 0
+                    return
+
+    # --- clients -----------------------------------------------------------------
+
+    def connect(self, ws, sock: ClientSocket, remote: str) -> Client:
+        client = Client(uuid.uuid4().hex, ws, sock, remote)
+        sock.owner = client
+        with self._lock:
+            self._clients[client.id] = client
+        log.info("client connected", extra={"client_id": client.id, "remote": remote})
+        return client
+
+    def clients(self) -> list[Client]:
+        return list(self._clients.values())
+
+    def client_count(self) -> int:
+        return len(self._clients)
+
+    def get(self, client_id: str) -> Optional[Client]:
+        return self._clients.get(client_id)
+
+    def unsubscribe(self, client: Client, channels) -> None:
+        """Drop channels in publish order; the dispatcher confirms."""
+        self._queue.put(_Unsubscribe(client, frozenset(channels)))
+
+    def _rebuild_index(self) -> None:
+        index: dict[str, list[Client]] = {}
+        for client in self._clients.values():
+            for channel in client.channels:
+                index.setdefault(channel, []).append(client)
+        self._index = {channel: tuple(members) for channel, members in index.items()}
+
+    def close(self, client: Client, code: int, reason: str) -> None:
+        """Start closing ``client`` with ``code``; its handler thread finishes the teardown."""
+        ws = client.ws
+        client.closing = True
+        try:
+            data = ws.ws.send(CloseConnection(code, reason))
+        except LocalProtocolError:
+            data = b""  # a close handshake is already under way
+        if data:
+            client.sock.close_with(data)
+        else:
+            client.sock.stop_accepting()
+        ws.connected = False
+        ws.event.set()
+
+    def kick(self, client: Client, reason: str, code: int = CLOSE_TRY_AGAIN) -> None:
+        if client.end_reason is None:
+            client.end_reason = reason
+            log.warning("disconnecting client", extra={"client_id": client.id, "reason": reason,
+                                                        "pending": client.sock.pending()})
+            self.close(client, code, "Client too slow" if reason == "slow" else reason)
+
+    def _on_stalled(self, sock: ClientSocket) -> None:
+        owner = sock.owner
+        if owner is not None and owner.end_reason is None:
+            self.kick(owner, "slow")
+        else:
+            sock.shutdown()  # even the close frame could not be delivered
+
+    def on_overflow(self, sock: ClientSocket) -> None:
+        if sock.owner is not None:
+            self.kick(sock.owner, "slow")
+
+    def disconnect(self, client: Client) -> None:
+        """Forget ``client`` and release its socket and threads (runs in its handler thread)."""
+        client.gone = True
+        with self._lock:
+            self._clients.pop(client.id, None)
+            if client.channels:
+                self._rebuild_index()
+        reason = client.end_reason or self._end_reason(client.ws)
+        self.disconnected[reason] += 1
+        self.high_water = max(self.high_water, client.sock.high_water)
+        sock = client.sock
+        if client.ws.connected:
+            self.close(client, CLOSE_SERVER_ERROR, "Unexpected server error")
+        if sock.wait_drained(self.config.close_linger):
+            sock.reader_done.wait(1.0)
+        sock.shutdown()
+        thread = getattr(client.ws, "thread", None)
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=2)
+        log.info("client disconnected", extra={"client_id": client.id, "reason": reason})
+
+    def _end_reason(self, ws) -> str:
+        limit = self.config.max_message_size
+        if limit and ws.incoming_message_len > limit:
+            return "too_big"
+        if not ws.pong_received and ws.close_reason == 1005:
+            return "dead"
+        if ws.close_reason == 1005:
+            return "gone"
+        return "closed"
+
+    # --- introspection -----------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        clients = self.clients()
+        by_type = Counter(c.client_type for c in clients)
+        channels = sorted(ch for ch, members in self._index.items() if members)
+        high_water = max([self.high_water] + [c.sock.high_water for c in clients])
+        return {
+            "total_clients": len(clients),
+            "clients_by_type": dict(by_type),
+            "active_channels": channels,
+            "channel_count": len(channels),
+            "events_published": dict(self.published),
+            "events_published_total": sum(self.published.values()),
+            "messages_delivered": self.delivered,
+            "disconnected": {key: self.disconnected.get(key, 0)
+                             for key in ("slow", "dead", "too_big", "closed", "gone")},
+            "outbox_high_water_bytes": high_water,
+            "superseded_in_outboxes": sum(c.sock.superseded for c in clients),
+            "replays": {key: self.replays.get(key, 0)
+                        for key in ("recovered", "not_recovered", "events")},
+            "log_failures": self.log_failures,
+            "uptime_seconds": round(time.monotonic() - self._started_at, 3),
+            "seq": self._seq,
+            "epoch": self.epoch,
+        }

@@ -1,0 +1,382 @@
+"""The one write path to every client socket: non-blocking writes, a bounded outbox.
+
+simple-websocket's ``send`` is neither thread-safe nor complete on partial
+writes (see shared/research/flask_sock.md). ``ClientSocket`` replaces the socket
+that flask-sock hands to simple-websocket, so the handshake, pongs, pings and
+close frames, and the hub's pre-encoded event frames all go through one lock:
+
+- a write is tried at once with a non-blocking ``send``; whatever the kernel
+  does not take waits in the client's outbox, behind which later frames queue
+  (frames are never interleaved or reordered);
+- one shared ``Flusher`` thread drains every outbox as sockets become writable;
+- an outbox over its byte limit, or one that made no progress for the stall
+  timeout, gets the client disconnected as slow. Nobody else waits for it.
+"""
+
+from __future__ import annotations
+
+import select
+import selectors
+import socket
+import threading
+import time
+from collections import deque
+from typing import Callable, Optional
+
+
+def _has_close_frame(data: bytes) -> bool:
+    """Whether server frames in ``data`` (unmasked, whole) include a close frame."""
+    i = 0
+    while i + 2 <= len(data):
+        opcode, length, i = data[i] & 0x0F, data[i + 1] & 0x7F, i + 2
+        if opcode == 0x8:
+            return True
+        if length == 126:
+            length, i = int.from_bytes(data[i:i + 2], "big"), i + 2
+        elif length == 127:
+            length, i = int.from_bytes(data[i:i + 8], "big"), i + 8
+        i += length
+    return False
+
+
+def _wait_readable(sock: socket.socket) -> None:
+    # poll, not select: select cannot watch descriptors above 1024.
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(sock, select.POLLIN | select.POLLPRI)
+        poller.poll()
+    else:
+        select.select([sock], [], [])
+
+
+class _Entry:
+    """One queued frame; ``key`` names the state it carries, if it may be superseded."""
+
+    __slots__ = ("data", "key", "alive")
+
+    def __init__(self, data: memoryview, key):
+        self.data = data
+        self.key = key
+        self.alive = True
+
+
+class ClientSocket:
+    """A socket wrapper whose writes never block; reads block as simple-websocket expects."""
+
+    def __init__(self, raw: socket.socket, flusher: "Flusher", limit: int,
+                 on_slow: Callable[["ClientSocket"], None]):
+        self.raw = raw
+        self.flusher = flusher
+        self.limit = limit
+        self.on_slow = on_slow
+        raw.setblocking(False)
+        self._lock = threading.Lock()
+        self._queue: deque[_Entry] = deque()
+        self._by_key: dict = {}  # state key -> its queued entry
+        self._pending = 0  # bytes waiting in _queue
+        self._head_started = False  # the first queued frame is partly written
+        self._accepting = True
+        self._closed = False
+        self._drained = threading.Event()
+        self._drained.set()
+        self.last_progress = time.monotonic()
+        self.high_water = 0
+        self.superseded = 0
+        self.owner = None  # the hub's Client, set once registered
+        self._upgraded = False  # the first send is the HTTP 101 response
+        self.reader_done = threading.Event()
+        self.on_reader_exit: Optional[Callable[[], None]] = None
+
+    # --- the socket interface simple-websocket uses ---------------------------
+
+    def send(self, data: bytes) -> int:
+        """Queue ``data`` behind anything pending and write what the kernel takes now.
+
+        After the handshake, a close frame simple-websocket sends by itself
+        (its echo of the client's close, 1008, 1009) is the last thing queued.
+        """
+        data = bytes(data)
+        if self._upgraded and _has_close_frame(data):
+            self.close_with(data)
+        else:
+            self.write([(None, data)])
+        self._upgraded = True
+        return len(data)
+
+    sendall = send
+
+    def recv(self, size: int) -> bytes:
+        while True:
+            try:
+                return self.raw.recv(size)
+            except (BlockingIOError, InterruptedError):
+                _wait_readable(self.raw)
+
+    def fileno(self) -> int:
+        return self.raw.fileno()
+
+    def close(self) -> None:
+        """simple-websocket's reader thread is done; the handler owns the real socket."""
+        self.reader_done.set()
+        if self.on_reader_exit:
+            self.on_reader_exit()
+
+    def __getattr__(self, name):
+        return getattr(self.raw, name)
+
+    # --- the hub's interface ---------------------------------------------------
+
+    def write(self, frames: list[tuple[object, bytes]]) -> bool:
+        """Send or queue whole frames, each with its state key (or None), in order.
+
+        A frame whose key is already queued and not yet started replaces that
+        one (it is removed; the new one goes last, so order holds). False if the
+        client is going away.
+        """
+        with self._lock:
+            if not self._accepting:
+                return False
+            newly_waiting = not self._queue
+            if newly_waiting:
+                frames = self._send_now(frames)
+                if not frames:
+                    return True
+            for key, frame in frames:
+                if key is not None:
+                    old = self._by_key.get(key)
+                    if old is not None and old.alive and not (
+                            self._head_started and self._queue and self._queue[0] is old):
+                        old.alive = False
+                        self._pending -= len(old.data)
+                        self.superseded += 1
+                entry = _Entry(memoryview(frame), key)
+                if key is not None:
+                    self._by_key[key] = entry
+                self._queue.append(entry)
+                self._pending += len(frame)
+            self._drained.clear()
+            if self._pending > self.high_water:
+                self.high_water = self._pending
+            overflow = self._pending > self.limit
+        if newly_waiting:
+            self.flusher.watch(self)
+        if overflow:
+            self.on_slow(self)
+        return True
+
+    def _send_now(self, frames: list[tuple[object, bytes]]) -> list[tuple[object, bytes]]:
+        """With the lock held and nothing queued, write now; return the frames left over."""
+        data = frames[0][1] if len(frames) == 1 else b"".join(f for _, f in frames)
+        try:
+            sent = self.raw.send(data)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        except OSError:
+            self._fail()
+            return []
+        if sent:
+            self.last_progress = time.monotonic()
+        if sent == len(data):
+            return []
+        rest: list[tuple[object, bytes]] = []
+        for key, frame in frames:
+            if sent >= len(frame):
+                sent -= len(frame)
+                continue
+            if sent:
+                rest.append((None, frame[sent:]))  # a started frame is never superseded
+                self._head_started = True
+                sent = 0
+            else:
+                rest.append((key, frame))
+        return rest
+
+    def flush(self) -> bool:
+        """Write as much of the outbox as the kernel takes; True when it is empty."""
+        with self._lock:
+            queue = self._queue
+            while queue:
+                head = queue[0]
+                if not head.alive:
+                    queue.popleft()
+                    continue
+                try:
+                    sent = self.raw.send(head.data)
+                except (BlockingIOError, InterruptedError):
+                    return False
+                except OSError:
+                    self._fail()
+                    return True
+                if not sent:
+                    return False
+                self._pending -= sent
+                self.last_progress = time.monotonic()
+                if sent < len(head.data):
+                    head.data = head.data[sent:]
+                    self._head_started = True
+                    return False
+                queue.popleft()
+                if head.key is not None and self._by_key.get(head.key) is head:
+                    del self._by_key[head.key]
+                self._head_started = False
+            self._drained.set()
+            return True
+
+    def pending(self) -> int:
+        return self._pending
+
+    def stalled_for(self, now: float) -> float:
+        """Seconds without progress while something waits (0 when the outbox is empty)."""
+        return now - self.last_progress if self._queue else 0.0
+
+    def close_with(self, close_frame: bytes) -> None:
+        """Drop frames not yet started, queue ``close_frame`` last and accept nothing more.
+
+        ``close_frame`` may follow other control frames (a pong) in the same bytes.
+        """
+        with self._lock:
+            if not self._accepting:
+                return
+            keep = self._queue[0] if self._queue and self._head_started else None
+            self._queue.clear()
+            self._by_key.clear()
+            self._pending = 0
+            self._accepting = False
+            self.last_progress = time.monotonic()  # the close frame gets a full stall timeout
+            if keep is not None:
+                self._queue.append(keep)
+                self._pending = len(keep.data)
+            else:
+                rest = self._send_now([(None, close_frame)])
+                if not rest:
+                    self._drained.set()
+                    return
+                close_frame = rest[0][1]
+            self._queue.append(_Entry(memoryview(close_frame), None))
+            self._pending += len(close_frame)
+            self._drained.clear()
+        self.flusher.watch(self)
+
+    def stop_accepting(self) -> None:
+        with self._lock:
+            self._accepting = False
+
+    def wait_drained(self, timeout: float) -> bool:
+        return self._drained.wait(timeout)
+
+    def shutdown(self) -> None:
+        """Tear the connection down: wake every thread blocked on it, drop the outbox."""
+        with self._lock:
+            self._fail()
+            if self._closed:
+                return
+            self._closed = True
+        self.flusher.forget(self)
+        try:
+            self.raw.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def _fail(self) -> None:
+        """Nothing more can or will be written (peer gone, or torn down)."""
+        self._accepting = False
+        self._queue.clear()
+        self._by_key.clear()
+        self._pending = 0
+        self._drained.set()
+
+
+class Flusher:
+    """One thread that drains every client outbox and watches for stalled clients."""
+
+    def __init__(self, stall_timeout: float, on_stalled: Callable[[ClientSocket], None]):
+        self.stall_timeout = stall_timeout
+        self.on_stalled = on_stalled
+        self._selector = selectors.DefaultSelector()
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        self._selector.register(self._wake_r, selectors.EVENT_READ, None)
+        self._lock = threading.Lock()
+        self._changes: deque[tuple[str, ClientSocket]] = deque()
+        self._watched: set[ClientSocket] = set()
+        self._running = False
+        self._thread: Optional[threading.Thread] = None
+
+    def start(self) -> None:
+        self._running = True
+        self._thread = threading.Thread(target=self._run, name="darkroom-flusher", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._running = False
+        self._wake()
+        if self._thread:
+            self._thread.join(timeout=2)
+        self._selector.close()
+        self._wake_r.close()
+        self._wake_w.close()
+
+    def watch(self, sock: ClientSocket) -> None:
+        self._change("watch", sock)
+
+    def forget(self, sock: ClientSocket) -> None:
+        self._change("forget", sock)
+
+    def _change(self, what: str, sock: ClientSocket) -> None:
+        with self._lock:
+            self._changes.append((what, sock))
+        self._wake()
+
+    def _wake(self) -> None:
+        try:
+            self._wake_w.send(b"\0")
+        except (BlockingIOError, OSError):
+            pass  # a wake-up byte is already pending, or we are shutting down
+
+    def _apply_changes(self) -> None:
+        with self._lock:
+            changes, self._changes = self._changes, deque()
+        for what, sock in changes:
+            if what == "watch" and sock not in self._watched:
+                try:
+                    self._selector.register(sock.raw, selectors.EVENT_WRITE, sock)
+                except (ValueError, KeyError, OSError):
+                    continue  # socket already closed
+                self._watched.add(sock)
+            elif what == "forget" and sock in self._watched:
+                self._unwatch(sock)
+
+    def _unwatch(self, sock: ClientSocket) -> None:
+        self._watched.discard(sock)
+        try:
+            self._selector.unregister(sock.raw)
+        except (KeyError, ValueError, OSError):
+            pass
+
+    def _run(self) -> None:
+        tick = min(0.25, self.stall_timeout / 4)
+        while self._running:
+            try:
+                ready = self._selector.select(timeout=tick)
+            except OSError:
+                ready = []
+            for key, _ in ready:
+                if key.data is None:
+                    try:
+                        while self._wake_r.recv(4096):
+                            pass
+                    except (BlockingIOError, OSError):
+                        pass
+                    continue
+                sock: ClientSocket = key.data
+                if sock.flush():
+                    self._unwatch(sock)
+            self._apply_changes()
+            now = time.monotonic()
+            for sock in list(self._watched):
+                if sock.pending() == 0 and sock.flush():
+                    self._unwatch(sock)
+                elif sock.stalled_for(now) > self.stall_timeout:
+                    self._unwatch(sock)
+                    self.on_stalled(sock)

@@ -1,0 +1,146 @@
+"""The /ws client protocol: parse and validate what a client sends, build what we reply.
+
+Pure functions, no I/O: every field from a client is hostile, and bad input
+becomes a ``ProtocolError`` with a stable ``code`` that the connection reports
+as an ``error`` message without closing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Optional
+
+from websocket_events import CHANNELS
+
+PROTOCOL_VERSION = "1.0"
+CLIENT_TYPES = ("gui", "mobile", "lightroom", "unknown")
+MAX_CLIENT_NAME = 100
+REQUEST_TYPES = ("register", "subscribe", "unsubscribe", "ping")
+
+
+def utc_timestamp(when: Optional[datetime] = None) -> str:
+    """UTC ISO 8601 with milliseconds and ``Z``: ``2025-11-09T12:34:56.789Z``."""
+    when = when or datetime.now(timezone.utc)
+    return when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class ProtocolError(Exception):
+    def __init__(self, code: str, message: str, request_type: Optional[str] = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.request_type = request_type
+
+
+@dataclass(frozen=True)
+class Request:
+    type: str
+    client_type: Optional[str] = None
+    client_name: Optional[str] = None
+    channels: tuple[str, ...] = ()
+    since: Optional[dict] = None  # {"epoch": str, "seq": int}: resume after this event
+    snapshot: bool = False  # send the current state before live events
+
+
+def parse(raw: Any) -> Request:
+    """Turn one received WebSocket message into a validated ``Request``."""
+    if isinstance(raw, (bytes, bytearray)):
+        raise ProtocolError("binary_not_supported", "send JSON text messages, not binary")
+    try:
+        msg = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise ProtocolError("invalid_json", "message is not valid JSON") from None
+    if not isinstance(msg, dict):
+        raise ProtocolError("invalid_message", "message must be a JSON object")
+    kind = msg.get("type")
+    if kind is None:
+        raise ProtocolError("missing_type", "message has no 'type'")
+    if not isinstance(kind, str) or kind not in REQUEST_TYPES:
+        shown = kind if isinstance(kind, str) and _is_utf8(kind) else None
+        raise ProtocolError("unknown_type",
+                            f"unknown message type; expected one of {', '.join(REQUEST_TYPES)}",
+                            shown[:64] if shown else None)
+    if kind == "register":
+        return _register(msg)
+    if kind == "subscribe":
+        return Request(kind, channels=_channels(msg, kind), since=_since(msg),
+                       snapshot=_flag(msg, "snapshot", kind))
+    if kind == "unsubscribe":
+        return Request(kind, channels=_channels(msg, kind))
+    return Request(kind)
+
+
+def _is_utf8(text: str) -> bool:
+    """False for text JSON allows but UTF-8 cannot carry (a lone surrogate such as \\ud800)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _register(msg: dict) -> Request:
+    client_type = msg.get("client_type", "unknown")
+    if client_type is None:
+        client_type = "unknown"
+    if not isinstance(client_type, str) or client_type not in CLIENT_TYPES:
+        raise ProtocolError("unknown_client_type",
+                            f"client_type must be one of {', '.join(CLIENT_TYPES)}", "register")
+    name = msg.get("client_name")
+    if name is not None:
+        if not isinstance(name, str) or not _is_utf8(name):
+            raise ProtocolError("invalid_field", "client_name must be a string", "register")
+        if len(name) > MAX_CLIENT_NAME:
+            raise ProtocolError("invalid_field",
+                                f"client_name is longer than {MAX_CLIENT_NAME} characters",
+                                "register")
+    return Request("register", client_type=client_type, client_name=name)
+
+
+def _channels(msg: dict, kind: str) -> tuple[str, ...]:
+    channels = msg.get("channels")
+    # An empty Lua table arrives as [] and a missing list means "none".
+    if channels is None:
+        return ()
+    if not isinstance(channels, list):
+        raise ProtocolError("invalid_channels", "channels must be a list of channel names", kind)
+    for name in channels:
+        if not isinstance(name, str) or name not in CHANNELS:
+            shown = name[:32] if isinstance(name, str) else type(name).__name__
+            raise ProtocolError("unknown_channel",
+                                f"unknown channel {shown!r}; known: {', '.join(CHANNELS)}", kind)
+    return tuple(dict.fromkeys(channels))
+
+
+def _since(msg: dict) -> Optional[dict]:
+    since = msg.get("since")
+    if since is None:
+        return None
+    if not isinstance(since, dict):
+        raise ProtocolError("invalid_field", "since must be {epoch, seq}", "subscribe")
+    epoch, seq = since.get("epoch"), since.get("seq")
+    if not isinstance(epoch, str) or len(epoch) > 64 or not _is_utf8(epoch):
+        raise ProtocolError("invalid_field", "since.epoch must be a string", "subscribe")
+    if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
+        raise ProtocolError("invalid_field", "since.seq must be an integer >= 0", "subscribe")
+    return {"epoch": epoch, "seq": seq}
+
+
+def _flag(msg: dict, name: str, kind: str) -> bool:
+    value = msg.get(name, False)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise ProtocolError("invalid_field", f"{name} must be true or false", kind)
+    return value
+
+
+def error_message(err: ProtocolError) -> dict:
+    return reply("error", code=err.code, error=err.message, request_type=err.request_type)
+
+
+def reply(type_: str, **fields: Any) -> dict:
+    """A server reply: ``type`` and ``timestamp`` first, then ``fields``."""
+    return {"type": type_, "timestamp": utc_timestamp(), **fields}

@@ -1,0 +1,83 @@
+/**
+ * Event log: every message from /ws as it arrives, filterable by channel and
+ * type, pausable. While paused, new events wait (up to the display limit)
+ * and appear on resume.
+ */
+import { $, clock, h, setText } from "../dom.js";
+
+const LIMIT = 300;
+
+export function createLog() {
+  const list = $("#log-list");
+  const channel = $("#log-channel");
+  const type = $("#log-type");
+  const pauseBtn = $("#log-pause");
+  const types = new Set();
+  let paused = false;
+  let waiting = [];
+  let seen = 0;
+
+  function matches(node) {
+    const c = channel.value;
+    const t = type.value.trim().toLowerCase();
+    return (!c || node.dataset.channel === c) && (!t || node.dataset.type.includes(t));
+  }
+
+  function row(msg) {
+    const { type: kind, timestamp, channel: chan, seq, ...rest } = msg;
+    const node = h("li", { dataset: { channel: chan || "", type: String(kind || "") } },
+      h("time", { text: clock(timestamp) }),
+      h("span", { class: "log-chan", text: chan || "\u2014" }),
+      h("span", { class: "log-type", text: kind }),
+      h("span", { class: "log-seq muted", text: seq !== undefined ? `#${seq}` : "" }),
+      h("code", { class: "log-body", text: JSON.stringify(rest) }));
+    node.hidden = !matches(node);
+    return node;
+  }
+
+  function show(messages) {
+    const nodes = messages.map(row).reverse();
+    list.prepend(...nodes);
+    while (list.children.length > LIMIT) list.lastElementChild.remove();
+  }
+
+  function add(msg) {
+    seen += 1;
+    setText($("#log-count"), seen);
+    if (msg.type && !types.has(msg.type)) {
+      types.add(msg.type);
+      $("#log-types").append(h("option", { value: msg.type }));
+    }
+    if (paused) {
+      waiting.push(msg);
+      if (waiting.length > LIMIT) waiting.shift();
+      setText($("#log-paused"), `${waiting.length} waiting`);
+    } else {
+      show([msg]);
+    }
+  }
+
+  function refilter() {
+    for (const node of list.children) node.hidden = !matches(node);
+  }
+
+  channel.addEventListener("change", refilter);
+  type.addEventListener("input", refilter);
+  pauseBtn.addEventListener("click", () => {
+    paused = !paused;
+    pauseBtn.setAttribute("aria-pressed", String(paused));
+    setText(pauseBtn, paused ? "Resume" : "Pause");
+    if (!paused) {
+      show(waiting);
+      waiting = [];
+      setText($("#log-paused"), "");
+    }
+  });
+  $("#log-clear").addEventListener("click", () => {
+    list.replaceChildren();
+    waiting = [];
+    setText($("#log-paused"), "");
+  });
+
+  return { add };
+}

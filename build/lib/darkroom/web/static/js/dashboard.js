@@ -1,0 +1,84 @@
+/**
+ * The dashboard (/): initial state from the HTTP API, then only events.
+ *
+ * Every panel exports `load()` (HTTP) and `handlers` (event type -> fn). On
+ * `resync` (first connect, or a reconnect the server could not replay) all
+ * panels reload; events that arrive meanwhile are held and applied after the
+ * reload, so an HTTP answer never overwrites a newer event.
+ */
+import { connect } from "./realtime.js";
+import { $, setText } from "./dom.js";
+import { createApproval } from "./dash/approval.js";
+import { createGallery } from "./dash/gallery.js";
+import { createJobs } from "./dash/jobs.js";
+import { createLog } from "./dash/log.js";
+import { createSessions } from "./dash/sessions.js";
+import { createNotices, createSystem } from "./dash/system.js";
+
+const CHANNELS = ["jobs", "photos", "sessions", "system", "queue", "approval", "export"];
+
+const listeners = new Map();
+const ctx = {
+  photos: new Map(),
+  sessions: new Map(),
+  notify: createNotices(),
+  on(name, fn) {
+    if (!listeners.has(name)) listeners.set(name, []);
+    listeners.get(name).push(fn);
+  },
+  emit(name, detail) {
+    for (const fn of listeners.get(name) || []) fn(detail);
+  },
+};
+
+// Order matters: the gallery knows photos before jobs and approval name them.
+const panels = [createSessions(ctx), createGallery(ctx), createJobs(ctx), createApproval(ctx),
+  createSystem(ctx)];
+const log = createLog();
+
+const rt = connect({ clientType: "gui", clientName: "Darkroom dashboard", channels: CHANNELS });
+window.darkroomClient = rt;
+
+const pill = $("#conn-state");
+rt.on("state", ({ state, delay }) => {
+  pill.dataset.state = state;
+  setText(pill, state === "reconnecting" && delay !== undefined
+    ? `reconnecting (${Math.ceil(delay / 1000)} s)` : state);
+  document.body.dataset.connection = state;
+});
+
+let held = null;
+let syncing = null;
+
+function dispatch(msg) {
+  for (const panel of panels) {
+    const handler = panel.handlers[msg.type];
+    if (handler) handler(msg);
+  }
+}
+
+rt.on("*", (msg) => {
+  if (msg.channel) log.add(msg);
+  if (!msg.channel) return;
+  if (held) held.push(msg);
+  else dispatch(msg);
+});
+
+async function resync() {
+  held = held || [];
+  document.body.dataset.sync = "loading";
+  const results = await Promise.allSettled(panels.map((p) => p.load()));
+  const failed = results.filter((r) => r.status === "rejected")
+    .map((r) => (r.reason.path ? `${r.reason.path} (${r.reason.status})` : r.reason.message));
+  if (failed.length) ctx.notify("error", `Could not load state: ${failed.join(", ")}`);
+  ctx.emit("loaded");
+  const pending = held;
+  held = null;
+  pending.forEach(dispatch);
+  document.body.dataset.sync = "ready";
+}
+
+rt.on("resync", () => {
+  syncing = (syncing || Promise.resolve()).then(resync);
+});
+rt.on("error", (msg) => ctx.notify("error", `Server: ${msg.error} (${msg.code})`));

@@ -1,0 +1,240 @@
+"""The WebSocket endpoint ``/ws`` and the hub's HTTP API under ``/websocket``.
+
+A connection's life: ``before_request`` checks the upgrade, strips the
+permessage-deflate offer and swaps the raw socket for a ``ClientSocket`` (the
+single write path); flask-sock completes the handshake; ``ws_endpoint`` greets
+the client and answers its requests until the connection ends, then the hub
+forgets it and releases its socket and reader thread.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+
+import orjson
+from flask import Blueprint, Flask, current_app, jsonify, request
+from flask_sock import Sock
+from simple_websocket import ConnectionClosed
+
+import websocket_events
+from darkroom.realtime import protocol
+from darkroom.realtime.hub import Client, Hub
+from darkroom.realtime.outbox import ClientSocket
+from darkroom.realtime.protocol import ProtocolError, reply, utc_timestamp
+from darkroom.web.errors import ApiError, json_body
+
+log = logging.getLogger("darkroom.ws")
+
+WS_PATH = "/ws"
+_SOCKET_KEYS = ("werkzeug.socket", "gunicorn.socket")
+_CUSTOM_TYPE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_SERVER_TYPES = frozenset({"connection_established", "registration_confirmed",
+                           "subscription_confirmed", "unsubscription_confirmed", "pong", "error"})
+
+api = Blueprint("websocket_api", __name__, url_prefix="/websocket")
+history = Blueprint("event_history", __name__, url_prefix="/api")
+MAX_PAGE = 1000
+
+
+def _hub() -> Hub:
+    return current_app.extensions["darkroom"].hub
+
+
+def init_app(app: Flask, hub: Hub) -> None:
+    config = hub.config
+    app.config["SOCK_SERVER_OPTIONS"] = {
+        "ping_interval": config.ping_interval or None,
+        "max_message_size": config.max_message_size,
+    }
+    sock = Sock(app)
+    app.before_request(_prepare_upgrade)
+    sock.route(WS_PATH)(ws_endpoint)
+    app.register_blueprint(api)
+    app.register_blueprint(history)
+
+
+# --- /ws -------------------------------------------------------------------------
+
+
+def _prepare_upgrade():
+    """Refuse or prepare a WebSocket upgrade before flask-sock answers it."""
+    if request.path != WS_PATH:
+        return None
+    environ = request.environ
+    if environ.get("HTTP_UPGRADE", "").lower() != "websocket":
+        raise ApiError(400, "upgrade_required", "this endpoint speaks WebSocket only")
+    if not environ.get("HTTP_SEC_WEBSOCKET_KEY"):
+        raise ApiError(400, "bad_handshake", "missing Sec-WebSocket-Key")
+    if environ.get("HTTP_SEC_WEBSOCKET_VERSION") != "13":
+        err = ApiError(426, "unsupported_version", "WebSocket version 13 required")
+        response, status = err.response()
+        response.headers["Sec-WebSocket-Version"] = "13"
+        return response, status
+    hub = _hub()
+    if not hub.running:
+        raise ApiError(503, "shutting_down", "the server is shutting down or restarting")
+    if hub.client_count() >= hub.config.max_clients:
+        raise ApiError(503, "too_many_clients", "the server is at its client limit")
+    # Deflate costs CPU and memory per connection and forbids pre-encoded frames.
+    environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)
+    for key in _SOCKET_KEYS:
+        raw = environ.get(key)
+        if raw is not None:
+            wrapped = ClientSocket(raw, hub.flusher, hub.config.outbox_limit, hub.on_overflow)
+            environ[key] = wrapped
+            environ["darkroom.socket"] = wrapped
+            return None
+    raise ApiError(500, "unsupported_server", "this server does not expose its sockets")
+
+
+def ws_endpoint(ws) -> None:
+    """Serve one WebSocket client for the whole life of its connection."""
+    hub = _hub()
+    sock: ClientSocket = request.environ["darkroom.socket"]
+    client = hub.connect(ws, sock, request.remote_addr or "")
+    sock.on_reader_exit = ws.event.set  # wake receive() however the reader ends
+    try:
+        client.send(reply("connection_established", client_id=client.id,
+                          server_time=utc_timestamp(),
+                          protocol_version=protocol.PROTOCOL_VERSION,
+                          heartbeat_interval=hub.config.ping_interval,
+                          epoch=hub.epoch, seq=hub.seq))
+        wait = max(hub.config.ping_interval or 0, 1.0) * 2
+        while ws.connected and not client.closing:
+            raw = ws.receive(timeout=wait)
+            if raw is not None:
+                _handle(hub, client, raw)
+    except ConnectionClosed:
+        pass
+    except Exception:
+        log.exception("websocket handler failed", extra={"client_id": client.id})
+    finally:
+        hub.disconnect(client)
+
+
+def _handle(hub: Hub, client: Client, raw) -> None:
+    try:
+        req = protocol.parse(raw)
+    except ProtocolError as err:
+        client.send(protocol.error_message(err))
+        return
+    if req.type == "ping":
+        client.last_ping = utc_timestamp()
+        client.send(reply("pong"))
+    elif req.type == "register":
+        client.client_type = req.client_type
+        if req.client_name is not None:
+            client.client_name = req.client_name
+        client.send(reply("registration_confirmed", client_id=client.id,
+                          client_type=client.client_type, client_name=client.client_name))
+        log.info("client registered", extra={"client_id": client.id,
+                                             "client_type": client.client_type})
+    elif req.type == "subscribe":
+        # Subscriptions change, and are confirmed, in publish order (see Hub.subscribe).
+        hub.subscribe(client, req.channels, since=req.since, snapshot=req.snapshot)
+    else:
+        hub.unsubscribe(client, req.channels)
+
+
+# --- HTTP API ----------------------------------------------------------------------
+
+
+@api.get("/clients")
+def list_clients():
+    clients = [c.info() for c in _hub().clients()]
+    return jsonify({"success": True, "clients": clients, "count": len(clients)})
+
+
+@api.get("/stats")
+def stats():
+    return jsonify({"success": True, "stats": _hub().stats()})
+
+
+@api.get("/catalog")
+def catalog():
+    return jsonify({"success": True, **websocket_events.catalog_schema()})
+
+
+@api.post("/broadcast")
+def broadcast():
+    body = json_body()
+    name, channel, data = body.get("type"), body.get("channel"), body.get("data", {})
+    if not name:
+        raise ApiError(400, "missing_field", "'type' is required")
+    if not isinstance(name, str) or not _CUSTOM_TYPE.match(name):
+        raise ApiError(400, "invalid_type", "'type' must match [a-z][a-z0-9_]{0,63}")
+    if name in _SERVER_TYPES:
+        raise ApiError(400, "reserved_type", f"'{name}' is a protocol message, not an event")
+    if not isinstance(data, dict):
+        raise ApiError(400, "invalid_field", "'data' must be a JSON object")
+    try:
+        orjson.dumps(data)
+    except orjson.JSONEncodeError as exc:
+        raise ApiError(400, "invalid_field", f"'data' cannot be sent as JSON: {exc}") from None
+    reserved = sorted(websocket_events.RESERVED_KEYS & set(data))
+    if reserved:
+        raise ApiError(400, "reserved_field",
+                       f"'data' may not set {', '.join(reserved)}: the server owns them")
+    event = websocket_events.EVENTS.get(name)
+    if event is not None:
+        channel = channel or event.channel
+        if channel != event.channel:
+            raise ApiError(400, "wrong_channel", f"'{name}' belongs to channel '{event.channel}'")
+        try:
+            _, payload = websocket_events.build_event(name, data)
+        except (TypeError, ValueError) as exc:
+            raise ApiError(400, "invalid_event", str(exc)) from None
+    else:
+        if not channel:
+            raise ApiError(400, "missing_field", "'channel' is required for a custom event")
+        payload = data
+    if channel not in websocket_events.CHANNELS:
+        raise ApiError(400, "unknown_channel",
+                       f"unknown channel; known: {', '.join(websocket_events.CHANNELS)}")
+    hub = _hub()
+    hub.publish(name, channel, payload, source="external")
+    return jsonify({"success": True, "type": name, "channel": channel,
+                    "subscribers": sum(1 for c in hub.clients() if channel in c.channels)})
+
+
+@api.post("/disconnect/<client_id>")
+def disconnect(client_id: str):
+    hub = _hub()
+    client = hub.get(client_id)
+    if client is None:
+        raise ApiError(404, "unknown_client", "no connected client has that id")
+    hub.close(client, 1000, "Disconnected by the server")
+    return jsonify({"success": True, "client_id": client_id})
+
+
+@history.get("/events")
+def events_since():
+    """History from the durable log, paged: ``?since=<seq>&channels=jobs,photos&limit=``."""
+    args = request.args
+    try:
+        since = int(args.get("since", 0))
+        limit = min(int(args.get("limit", 100)), MAX_PAGE)
+    except ValueError:
+        raise ApiError(400, "invalid_field", "since and limit must be integers") from None
+    if since < 0 or limit < 1:
+        raise ApiError(400, "invalid_field", "since must be >= 0 and limit >= 1")
+    channels = None
+    if args.get("channels"):
+        channels = [c.strip() for c in args["channels"].split(",") if c.strip()]
+        unknown = sorted(set(channels) - set(websocket_events.CHANNELS))
+        if unknown:
+            raise ApiError(400, "unknown_channel", f"unknown channel(s): {', '.join(unknown)}")
+    hub = _hub()
+    latest = hub.seq
+    rows = hub.log.read(since, None, channels, limit + 1)
+    return jsonify({
+        "success": True,
+        "epoch": hub.epoch,
+        "latest_seq": latest,
+        "complete": hub.log_holds_all_after(since),
+        "events": [json.loads(r.data) for r in rows[:limit]],
+        "next_since": rows[min(limit, len(rows)) - 1].seq if rows else since,
+        "has_more": len(rows) > limit,
+    })

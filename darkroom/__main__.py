@@ -1,0 +1,7 @@
+"""``python -m darkroom``: the same entry point as ``python app.py`` and ``darkroom``."""
+
+import sys
+
+from app import main
+
+sys.exit(main())

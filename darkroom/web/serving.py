@@ -1,0 +1,130 @@
+"""Run the app on a real server and shut it down cleanly.
+
+POSIX: gunicorn's gthread worker, embedded so ``python app.py`` is all a user
+types. One worker process (the hub lives in it), one thread per WebSocket plus
+headroom for HTTP, so ``threads`` = ``max_clients`` + 32 (a socket pins a
+thread, and the HTTP API must never wait behind sockets).
+Windows, or ``--server werkzeug``: Werkzeug's threaded server, which
+flask-sock also supports; gunicorn does not run on Windows.
+
+Either way SIGTERM or Ctrl-C closes every client with 1001 (going away), stops
+the services and exits within 5 seconds; SIGHUP restarts in place: clients get
+1012 (service restart), reconnect and resume from the durable event log.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+from typing import Callable
+
+from flask import Flask
+
+from darkroom.config import Config
+
+log = logging.getLogger("darkroom.server")
+
+HTTP_HEADROOM = 32
+GRACEFUL_TIMEOUT = 4
+
+
+def serve(app_factory: Callable[[], Flask], config: Config) -> int:
+    if config.server == "gunicorn":
+        return _serve_gunicorn(app_factory, config)
+    server = WerkzeugServer(app_factory(), config)
+    server.run_forever()
+    return 0
+
+
+def _bind(config: Config) -> str:
+    host = f"[{config.host}]" if ":" in config.host else config.host
+    return f"{host}:{config.port}"
+
+
+def _serve_gunicorn(app_factory: Callable[[], Flask], config: Config) -> int:
+    from gunicorn.app.base import BaseApplication
+
+    threads = config.max_clients + HTTP_HEADROOM
+
+    class EmbeddedGunicorn(BaseApplication):
+        def load_config(self):
+            settings = {
+                "bind": _bind(config),
+                "workers": 1,
+                "worker_class": "darkroom.web.gunicorn_worker.HubWorker",
+                "threads": threads,
+                "worker_connections": threads * 2,
+                "graceful_timeout": GRACEFUL_TIMEOUT,
+                "timeout": 30,
+                "keepalive": 5,
+                "max_requests": 0,
+                "loglevel": config.log_level,
+                "proc_name": "darkroom",
+                # No runtime control socket in the user's home: nothing to manage there.
+                "control_socket_disable": True,
+            }
+            for key, value in settings.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            return app_factory()
+
+        def run(self):
+            from darkroom.web.gunicorn_worker import RestartingArbiter
+            RestartingArbiter(self).run()
+
+    log.info("serving", extra={"url": f"http://{_bind(config)}", "server": "gunicorn gthread",
+                               "threads": threads})
+    EmbeddedGunicorn().run()
+    return 0
+
+
+class WerkzeugServer:
+    """Werkzeug's threaded WSGI server with Darkroom's clean shutdown."""
+
+    def __init__(self, app: Flask, config: Config):
+        from werkzeug.serving import make_server
+
+        self.app = app
+        self.config = config
+        self.server = make_server(config.host, config.port, app, threaded=True)
+        self._thread: threading.Thread | None = None
+
+    def start_background(self) -> None:
+        self._thread = threading.Thread(target=self.server.serve_forever,
+                                        kwargs={"poll_interval": 0.1},
+                                        name="darkroom-werkzeug", daemon=True)
+        self._thread.start()
+
+    def run_forever(self) -> None:
+        stop = threading.Event()
+        received: list[int] = []
+
+        def _on_signal(signum, frame):
+            received.append(signum)
+            stop.set()
+
+        signal.signal(signal.SIGINT, _on_signal)
+        signal.signal(signal.SIGTERM, _on_signal)
+        if hasattr(signal, "SIGHUP"):
+            signal.signal(signal.SIGHUP, _on_signal)
+        self.start_background()
+        log.info("serving", extra={"url": f"http://{_bind(self.config)}", "server": "werkzeug"})
+        while not stop.wait(0.5):
+            pass
+        restart = hasattr(signal, "SIGHUP") and received[0] == signal.SIGHUP
+        self.shutdown(1012 if restart else 1001)
+        if restart:
+            log.info("restarting in place")
+            os.execv(sys.executable, [sys.executable, *sys.argv])
+
+    def shutdown(self, close_code: int = 1001) -> None:
+        """Close every client with ``close_code``, stop services, stop serving."""
+        self.app.extensions["darkroom"].stop(close_code)
+        self.server.shutdown()
+        self.server.server_close()
+        if self._thread:
+            self._thread.join(timeout=2)

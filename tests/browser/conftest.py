@@ -1,0 +1,41 @@
+"""Browser fixtures: one headless Chromium per module, pages that record their errors."""
+
+from __future__ import annotations
+
+import os
+from typing import Callable, Iterator
+
+import pytest
+from browser_support import CHROMIUM, CHROMIUM_ARGS
+from harness import need
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    need(os.path.exists(CHROMIUM), f"Chromium not found at {CHROMIUM} (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=30_000)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def open_page(browser) -> Iterator[Callable]:
+    """``open_page(url, **context_options)`` -> a Playwright page that records its errors."""
+    contexts = []
+
+    def open_(url: str, **options):
+        context = browser.new_context(**{"viewport": {"width": 1440, "height": 960}, **options})
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        page = context.new_page()
+        page.errors = []  # uncaught exceptions in the page: tests assert there are none
+        page.on("pageerror", lambda exc: page.errors.append(f"pageerror: {exc}"))
+        page.goto(url)
+        return page
+
+    yield open_
+    for context in contexts:
+        context.close()
