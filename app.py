@@ -22,8 +22,13 @@ from darkroom.runtime import Runtime
 from darkroom.web import errors, pages, security, serving
 
 
-def create_app(config: Optional[Config] = None, start: bool = True) -> Flask:
-    """Build a Flask app with its own hub and services; start them unless told not to."""
+def create_app(config: Optional[Config] = None, start: bool = True,
+               with_pipeline: bool = True) -> Flask:
+    """Build a Flask app with its own hub and services; start them unless told not to.
+
+    ``with_pipeline=False`` builds the realtime hub and its HTTP API alone: no
+    workers, monitor or importer publish into it (tests, hub-only deployments).
+    """
     config = config or Config.load()
     config.data_dir.mkdir(parents=True, exist_ok=True)
     app = Flask(__name__, static_folder=str(pages.STATIC_DIR),
@@ -39,7 +44,8 @@ def create_app(config: Optional[Config] = None, start: bool = True) -> Flask:
     errors.init_app(app)
     security.init_app(app, config)
     websocket_server.init_app(app, runtime.hub)
-    pipeline.init_app(app)
+    if with_pipeline:
+        pipeline.init_app(app)
     pages.init_app(app)
     if start:
         runtime.start()

@@ -116,7 +116,7 @@ def ws_endpoint(ws) -> None:
 
 def _handle(hub: Hub, client: Client, raw) -> None:
     try:
-        req = protocol.parse(raw)
+        req = protocol.parse(raw, websocket_events.CHANNELS)
     except ProtocolError as err:
         client.send(protocol.error_message(err))
         return

@@ -28,8 +28,8 @@ def make_config(tmp_path) -> Callable[..., Config]:
 def make_server(make_config) -> Iterator[Callable[..., LiveServer]]:
     servers: list[LiveServer] = []
 
-    def make(**overrides) -> LiveServer:
-        server = LiveServer(make_config(**overrides))
+    def make(with_pipeline: bool = True, **overrides) -> LiveServer:
+        server = LiveServer(make_config(**overrides), with_pipeline=with_pipeline)
         servers.append(server)
         return server
 

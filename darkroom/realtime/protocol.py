@@ -10,9 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Optional
-
-from websocket_events import CHANNELS
+from typing import Any, Collection, Optional
 
 PROTOCOL_VERSION = "1.0"
 CLIENT_TYPES = ("gui", "mobile", "lightroom", "unknown")
@@ -44,8 +42,8 @@ class Request:
     snapshot: bool = False  # send the current state before live events
 
 
-def parse(raw: Any) -> Request:
-    """Turn one received WebSocket message into a validated ``Request``."""
+def parse(raw: Any, channels: Collection[str]) -> Request:
+    """Turn one received message into a validated ``Request``; ``channels`` are the known ones."""
     if isinstance(raw, (bytes, bytearray)):
         raise ProtocolError("binary_not_supported", "send JSON text messages, not binary")
     try:
@@ -65,10 +63,10 @@ def parse(raw: Any) -> Request:
     if kind == "register":
         return _register(msg)
     if kind == "subscribe":
-        return Request(kind, channels=_channels(msg, kind), since=_since(msg),
+        return Request(kind, channels=_channels(msg, kind, channels), since=_since(msg),
                        snapshot=_flag(msg, "snapshot", kind))
     if kind == "unsubscribe":
-        return Request(kind, channels=_channels(msg, kind))
+        return Request(kind, channels=_channels(msg, kind, channels))
     return Request(kind)
 
 
@@ -99,7 +97,7 @@ def _register(msg: dict) -> Request:
     return Request("register", client_type=client_type, client_name=name)
 
 
-def _channels(msg: dict, kind: str) -> tuple[str, ...]:
+def _channels(msg: dict, kind: str, known: Collection[str]) -> tuple[str, ...]:
     channels = msg.get("channels")
     # An empty Lua table arrives as [] and a missing list means "none".
     if channels is None:
@@ -107,10 +105,10 @@ def _channels(msg: dict, kind: str) -> tuple[str, ...]:
     if not isinstance(channels, list):
         raise ProtocolError("invalid_channels", "channels must be a list of channel names", kind)
     for name in channels:
-        if not isinstance(name, str) or name not in CHANNELS:
+        if not isinstance(name, str) or name not in known:
             shown = name[:32] if isinstance(name, str) else type(name).__name__
             raise ProtocolError("unknown_channel",
-                                f"unknown channel {shown!r}; known: {', '.join(CHANNELS)}", kind)
+                                f"unknown channel {shown!r}; known: {', '.join(known)}", kind)
     return tuple(dict.fromkeys(channels))
 
 

@@ -150,10 +150,10 @@ class Server:
 class LiveServer(Server):
     """A fresh app served in this process on a free loopback port."""
 
-    def __init__(self, config: Config):
+    def __init__(self, config: Config, with_pipeline: bool = True):
         self.config = config
         self.port = config.port
-        self.app = create_app(config)
+        self.app = create_app(config, with_pipeline=with_pipeline)
         self.runtime = self.app.extensions["darkroom"]
         self.hub = self.runtime.hub
         self.server = WerkzeugServer(self.app, config)
