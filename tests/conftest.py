@@ -1,25 +1,119 @@
-"""Shared fixtures: the servers and configs of ``harness``, one fresh per test."""
+"""Shared fixtures: the servers and configs of ``harness``, one fresh per test.
+
+Both databases
+--------------
+Darkroom runs on SQLite (the default) and on PostgreSQL (``DATABASE_URL``), so
+the tests that exercise the database run once on each, in the same pytest run:
+``test_x[sqlite]`` and ``test_x[postgresql]``. A test opts in in any of three ways:
+
+- mark it (or its module, ``pytestmark = pytest.mark.databases``) with
+  ``@pytest.mark.databases``;
+- list its node id, module or directory in ``DATABASE_TESTS`` below (for files
+  whose owner has not marked them yet);
+- take the ``database_url`` fixture as an argument (for tests that open a
+  ``Database`` themselves).
+
+On both variants ``database_url`` is a fresh, empty database of the test's
+own: a SQLite file in ``tmp_path``, or ``darkroom_test_<random>`` created on
+the local PostgreSQL (127.0.0.1:5432, user postgres) and dropped afterwards.
+``make_config`` (hence ``live_server`` and ``make_server``) and ``start_app``
+use it, so a server test needs no change to run on both; a test that wants a
+database of its own passes ``database_url=...`` to ``make_config``. In every
+other test ``database_url`` is None and the app keeps its default (SQLite in
+the data directory). Without a reachable PostgreSQL the ``[postgresql]``
+variants skip with the reason, and fail when ``CI`` is set.
+"""
 
 from __future__ import annotations
 
+import inspect
 import os
 from pathlib import Path
 from typing import Callable, Iterator, Optional
 
 import pytest
-from harness import AppProcess, LiveServer, free_port
+from harness import AppProcess, LiveServer, free_port, need, postgres_database, postgres_problem
 
 from darkroom.config import Config
 
+DATABASES = ("sqlite", "postgresql")
+
+# Tests that run on both databases without a marker in their own file: node ids,
+# module paths or directories (ending in "/"), relative to the repository.
+DATABASE_TESTS = (
+    "tests/realtime/test_replay.py::test_client_away_for_500_events_resumes_with_all_of_them",
+    "tests/realtime/test_replay.py::test_resume_from_another_epoch_or_before_retention_is_not_recovered",
+    "tests/realtime/test_replay.py::test_replay_and_live_never_interleave_out_of_order",
+    "tests/realtime/test_replay.py::test_snapshot_reflects_running_jobs_and_current_state",
+    "tests/realtime/test_replay.py::test_history_over_http",
+    "tests/realtime/test_replay.py::test_server_restart_mid_stream_loses_nothing",
+    "tests/realtime/test_hub_delivery.py::test_order_and_seq_continuity_under_four_publishers",
+    "tests/realtime/test_hub_delivery.py::test_one_unencodable_event_does_not_take_its_batch_with_it",
+    "tests/pipeline/test_pipeline_api.py",
+    "tests/pipeline/test_pipeline_e2e.py",
+    "tests/pipeline/test_pipeline_units.py::test_claiming_is_atomic_under_concurrency",
+)
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line(
+        "markers", "databases: run once on SQLite and once on PostgreSQL (see tests/conftest.py)")
+
+
+def _listed(nodeid: str) -> bool:
+    base = nodeid.split("[", 1)[0]
+    return any(base == entry or base.startswith(entry if entry.endswith("/") else entry + "::")
+               for entry in DATABASE_TESTS)
+
+
+def _on_both_databases(metafunc) -> bool:
+    return (metafunc.definition.get_closest_marker("databases") is not None
+            or _listed(metafunc.definition.nodeid)
+            or "database_url" in inspect.signature(metafunc.function).parameters)
+
+
+def pytest_generate_tests(metafunc) -> None:
+    if _on_both_databases(metafunc):
+        metafunc.parametrize("database_url", DATABASES, indirect=True)
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """A listed test that was renamed or moved must not quietly lose its PostgreSQL run."""
+    modules = {item.nodeid.split("::", 1)[0]: getattr(item, "module", None) for item in items}
+    for entry in DATABASE_TESTS:
+        path, _, name = entry.partition("::")
+        if not (config.rootpath / path).exists():
+            raise pytest.UsageError(f"tests/conftest.py DATABASE_TESTS names {path}, which does not exist")
+        module = modules.get(path)
+        if name and module is not None and not hasattr(module, name.split("::")[0]):
+            raise pytest.UsageError(f"tests/conftest.py DATABASE_TESTS names {entry}, which does not exist")
+
+
+@pytest.fixture(autouse=True)
+def database_url(request) -> Iterator[Optional[str]]:
+    """This test's database URL on a ``[sqlite]``/``[postgresql]`` variant, else None."""
+    backend = getattr(request, "param", None)
+    if backend is None:
+        yield None
+    elif backend == "sqlite":
+        yield f"sqlite:///{request.getfixturevalue('tmp_path') / 'darkroom-test.db'}"
+    else:
+        problem = postgres_problem()
+        need(problem is None, problem or "")
+        with postgres_database() as url:
+            yield url
+
 
 @pytest.fixture
-def make_config(tmp_path) -> Callable[..., Config]:
+def make_config(tmp_path, database_url) -> Callable[..., Config]:
     def make(**overrides) -> Config:
         overrides.setdefault("data_dir", tmp_path / "data")
         overrides.setdefault("port", free_port())
         overrides.setdefault("workers", 2)
         overrides.setdefault("hot_folder", False)
         overrides.setdefault("export_dirs", [str(tmp_path / "exports")])
+        if database_url:
+            overrides.setdefault("database_url", database_url)
         return Config(**overrides)
     return make
 
@@ -44,14 +138,19 @@ def live_server(make_server) -> LiveServer:
 
 
 @pytest.fixture
-def start_app(tmp_path) -> Iterator[Callable[..., AppProcess]]:
+def start_app(tmp_path, database_url) -> Iterator[Callable[..., AppProcess]]:
     procs: list[AppProcess] = []
+    # The app reads these; a developer's own must not point the tests at their database.
+    base_env = {k: v for k, v in os.environ.items()
+                if k not in ("DATABASE_URL", "DARKROOM_DATABASE_URL")}
+    if database_url:
+        base_env["DARKROOM_DATABASE_URL"] = database_url
 
     def start(*args: str, port: Optional[int] = None, data_dir: Optional[Path] = None,
               env: Optional[dict] = None) -> AppProcess:
         port = port or free_port()
         data_dir = data_dir or tmp_path / "data"
-        full_env = {**os.environ, "DARKROOM_WORKERS": "2", "DARKROOM_HOT_FOLDER": "0",
+        full_env = {**base_env, "DARKROOM_WORKERS": "2", "DARKROOM_HOT_FOLDER": "0",
                     "DARKROOM_EXPORT_DIRS": str(tmp_path / "exports"), **(env or {})}
         proc = AppProcess(["--port", str(port), "--data-dir", str(data_dir), *args],
                           full_env, port, tmp_path / f"app-{len(procs)}.log")
@@ -61,4 +160,3 @@ def start_app(tmp_path) -> Iterator[Callable[..., AppProcess]]:
     yield start
     for proc in procs:
         proc.kill()
-

@@ -5,8 +5,10 @@
   ``websocket_events.broadcast_*`` directly and watch the events arrive.
 - ``start_app``: ``python app.py`` in a subprocess (gunicorn by default), for
   what only a real process shows: signals, restarts, crashes.
-- ``ws_connect``: a real WebSocket client (``websockets``' sync client) that
+- ``Server.ws()``: a real WebSocket client (``websockets``' sync client) that
   reads JSON messages with a bounded wait.
+- ``postgres_problem`` and ``postgres_database``: a throwaway PostgreSQL
+  database per test on the local server (127.0.0.1:5432, user postgres).
 """
 
 from __future__ import annotations
@@ -18,16 +20,17 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
+from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator, Optional
 
 import pytest
 import requests
 from websockets.sync.client import connect
 
-from app import create_app
 from darkroom.config import Config
-from darkroom.web.serving import WerkzeugServer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,6 +50,43 @@ def need(condition: bool, reason: str) -> None:
     if IN_CI:
         pytest.fail(f"{reason} (CI must provide it: see .ci/run)")
     pytest.skip(reason)
+
+
+# The PostgreSQL the tests use: the local server CI runs too, with trust auth.
+POSTGRES_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=5"
+POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+
+
+@cache
+def postgres_problem() -> Optional[str]:
+    """Why the PostgreSQL tests cannot run here, or None when they can (asked once per run)."""
+    try:
+        import psycopg
+    except ImportError:
+        return "psycopg is not installed (pip install -r requirements-dev.txt)"
+    try:
+        with psycopg.connect(POSTGRES_ADMIN):
+            pass
+    except psycopg.Error as exc:
+        return f"PostgreSQL is not reachable at 127.0.0.1:5432 as user postgres: {exc}".strip()
+    return None
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """A new empty database, as a SQLAlchemy URL; dropped afterwards even if still in use."""
+    import psycopg
+    from psycopg import sql
+
+    name = f"darkroom_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield POSTGRES_URL.format(name=name)
+    finally:
+        # FORCE: an app that was not disposed (a crashed test) must not leak the database.
+        with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 class Client:
@@ -153,6 +193,10 @@ class LiveServer(Server):
     def __init__(self, config: Config, with_pipeline: bool = True):
         self.config = config
         self.port = config.port
+        # Imported here so that tests of pure modules never depend on the whole app importing.
+        from app import create_app
+        from darkroom.web.serving import WerkzeugServer
+
         self.app = create_app(config, with_pipeline=with_pipeline)
         self.runtime = self.app.extensions["darkroom"]
         self.hub = self.runtime.hub
