@@ -37,8 +37,6 @@ def test_quick_reference_examples_run_unchanged_and_receive_events(start_app, op
     need(port_free(5100), "port 5100 must be free: the quick reference's examples hard-code it")
     app = start_app(port=5100)
     page = open_page("http://localhost:5100/examples")
-    console = []
-    page.on("console", lambda m: console.append(m.text))
     eventually(lambda: app.get("/websocket/clients").json()["count"] >= 5, what="5 example sockets")
     # Quick Start and the three patterns subscribe; Test Connection only connects.
     eventually(lambda: sum(len(c["subscriptions"]) == 3
@@ -60,8 +58,8 @@ def test_quick_reference_examples_run_unchanged_and_receive_events(start_app, op
     page.wait_for_selector("#ex-sessions li")
     assert page.inner_text("#ex-sessions") == "session 1: 45/100 (45%)"
     # Quick Start logs every message; Test Connection logs "Connected!".
-    eventually(lambda: "Connected!" in console, what="Test Connection example")
-    eventually(lambda: any(t.startswith("Event: session_updated") for t in console),
+    eventually(lambda: "Connected!" in page.console, what="Test Connection example")
+    eventually(lambda: any(t.startswith("Event: session_updated") for t in page.console),
                what="Quick Start example logging events")
     assert page.errors == []
     screenshot(page, "examples.png")
