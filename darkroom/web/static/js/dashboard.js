@@ -4,9 +4,10 @@
  * Every panel exports `load()` (HTTP) and `handlers` (event type -> fn). On
  * `resync` (first connect, or a reconnect the server could not replay) all
  * panels reload; events that arrive meanwhile are held and applied after the
- * reload, so an HTTP answer never overwrites a newer event.
+ * reload, so an HTTP answer never overwrites a newer event. The channels
+ * held, and the event log's filters, are the server's catalogue.
  */
-import { connect } from "./realtime.js";
+import { connect, loadCatalog } from "./realtime.js";
 import { $, setText } from "./dom.js";
 import { createApproval } from "./dash/approval.js";
 import { createGallery } from "./dash/gallery.js";
@@ -14,8 +15,6 @@ import { createJobs } from "./dash/jobs.js";
 import { createLog } from "./dash/log.js";
 import { createSessions } from "./dash/sessions.js";
 import { createNotices, createSystem } from "./dash/system.js";
-
-const CHANNELS = ["jobs", "photos", "sessions", "system", "queue", "approval", "export"];
 
 const listeners = new Map();
 const ctx = {
@@ -34,9 +33,22 @@ const ctx = {
 // Order matters: the gallery knows photos before jobs and approval name them.
 const panels = [createSessions(ctx), createGallery(ctx), createJobs(ctx), createApproval(ctx),
   createSystem(ctx)];
-const log = createLog();
 
-const rt = connect({ clientType: "gui", clientName: "Darkroom dashboard", channels: CHANNELS });
+/** What the page says when a request fails: `GET /path (503)`, or the error's text. */
+function describe(err) {
+  return err.path ? `${err.path} (${err.status})` : err.message;
+}
+
+let catalog;
+try {
+  catalog = await loadCatalog();
+} catch (err) {
+  ctx.notify("error", `Could not load state: ${describe(err)}`);
+  throw err;
+}
+const log = createLog(catalog);
+
+const rt = connect({ clientType: "gui", clientName: "Darkroom dashboard", channels: catalog.channels });
 window.darkroomClient = rt;
 
 const pill = $("#conn-state");
@@ -68,8 +80,7 @@ async function resync() {
   held = held || [];
   document.body.dataset.sync = "loading";
   const results = await Promise.allSettled(panels.map((p) => p.load()));
-  const failed = results.filter((r) => r.status === "rejected")
-    .map((r) => (r.reason.path ? `${r.reason.path} (${r.reason.status})` : r.reason.message));
+  const failed = results.filter((r) => r.status === "rejected").map((r) => describe(r.reason));
   if (failed.length) ctx.notify("error", `Could not load state: ${failed.join(", ")}`);
   ctx.emit("loaded");
   const pending = held;

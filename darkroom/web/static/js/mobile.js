@@ -2,13 +2,14 @@
  * The phone view (/mobile): cull one photo at a time. Swipe right or tap
  * Approve, swipe left or tap Reject (with an optional reason chip). Session
  * progress on top; new photos appear as they are developed. Registers as
- * client_type "mobile"; state from the HTTP API, then events only.
+ * client_type "mobile"; state from the HTTP API, then events only, on the
+ * channels that carry the events it handles (from the server's catalogue).
  */
 import { api, listOf } from "./api.js";
 import { ApprovalQueue } from "./approval-queue.js";
 import { $, $$, num, setText } from "./dom.js";
 import { imageUrl, scoreText } from "./photos.js";
-import { connect } from "./realtime.js";
+import { channelsOf, connect, loadCatalog } from "./realtime.js";
 import { normalizeSession } from "./dash/sessions.js";
 
 const SWIPE = 80;
@@ -176,8 +177,15 @@ function mergeInto(id, patch) {
   if (id === shownId) render();
 }
 
+let catalog;
+try {
+  catalog = await loadCatalog();
+} catch (err) {
+  showError(err);
+  throw err;
+}
 const rt = connect({ clientType: "mobile", clientName: "Darkroom phone",
-  channels: ["photos", "sessions", "approval", "jobs"] });
+  channels: channelsOf(catalog, Object.keys(handlers)) });
 window.darkroomClient = rt;
 const pill = $("#conn-state");
 rt.on("state", ({ state }) => {

@@ -1,12 +1,14 @@
 /**
  * realtime.js: the Darkroom browser client for /ws.
  *
- * A small ES module any page can import (no build step, no dependency):
+ * A small ES module any page can import (no build step, no third-party dependency):
  *
- *     import { connect } from "/static/js/realtime.js";
+ *     import { connect, loadCatalog } from "/static/js/realtime.js";
  *
  *     const rt = connect({ clientType: "gui", clientName: "My page",
  *                          channels: ["jobs", "photos"] });
+ *     // or every channel the server declares:
+ *     //   connect({ channels: (await loadCatalog()).channels })
  *     rt.on("state", ({ state }) => console.log("link is", state));
  *     rt.on("resync", () => loadStateOverHttp());   // first load, and after a gap
  *     rt.on("job_progress", (msg) => bar(msg.job_id).value = msg.progress);
@@ -35,7 +37,12 @@
  *   loads the page's state both at start and after a gap);
  * - `recovered` ({from, to}): missed events were replayed, no reload needed;
  * - `dropped` ({message}): an offline send was dropped to bound the queue.
+ *
+ * `loadCatalog()` and `channelsOf(catalog, eventNames)` come from catalog.js:
+ * the server's event catalogue, so a page needs no copy of the channel list.
  */
+
+export { channelsOf, loadCatalog } from "./catalog.js";
 
 export const STATES = Object.freeze({
   CONNECTING: "connecting",

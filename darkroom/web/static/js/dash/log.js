@@ -1,18 +1,20 @@
 /**
  * Event log: every message from /ws as it arrives, filterable by channel and
  * type, pausable. While paused, new events wait (up to the display limit)
- * and appear on resume.
+ * and appear on resume. The filters offer the catalogue's channels and event
+ * names (and any other type that arrives).
  */
 import { $, clock, h, setText } from "../dom.js";
 
 const LIMIT = 300;
 
-export function createLog() {
+export function createLog(catalog) {
   const list = $("#log-list");
   const channel = $("#log-channel");
   const type = $("#log-type");
   const pauseBtn = $("#log-pause");
   const types = new Set();
+  channel.append(...catalog.channels.map((c) => h("option", { value: c, text: c })));
   let paused = false;
   let waiting = [];
   let seen = 0;
@@ -41,13 +43,17 @@ export function createLog() {
     while (list.children.length > LIMIT) list.lastElementChild.remove();
   }
 
+  function offerType(name) {
+    if (!name || types.has(name)) return;
+    types.add(name);
+    $("#log-types").append(h("option", { value: name }));
+  }
+  Object.keys(catalog.events).forEach(offerType);
+
   function add(msg) {
     seen += 1;
     setText($("#log-count"), seen);
-    if (msg.type && !types.has(msg.type)) {
-      types.add(msg.type);
-      $("#log-types").append(h("option", { value: msg.type }));
-    }
+    offerType(msg.type);
     if (paused) {
       waiting.push(msg);
       if (waiting.length > LIMIT) waiting.shift();
