@@ -1,7 +1,0 @@
-"""``python -m darkroom``: the same entry point as ``python app.py`` and ``darkroom``."""
-
-import sys
-
-from app import main
-
-sys.exit(main())
