@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Callable, Iterator, Optional
 
 import pytest
-from harness import AppProcess, LiveServer, free_port, need, postgres_database, postgres_problem
+from harness import AppProcess, LiveServer, PostgresDatabases, free_port, need, postgres_problem
 
 from darkroom.config import Config
 
@@ -100,8 +100,16 @@ def database_url(request) -> Iterator[Optional[str]]:
     else:
         problem = postgres_problem()
         need(problem is None, problem or "")
-        with postgres_database() as url:
+        with request.getfixturevalue("postgres_databases").database() as url:
             yield url
+
+
+@pytest.fixture(scope="session")
+def postgres_databases() -> Iterator[PostgresDatabases]:
+    """Made on the first ``[postgresql]`` test only: other runs never touch PostgreSQL."""
+    databases = PostgresDatabases()
+    yield databases
+    databases.close()
 
 
 @pytest.fixture

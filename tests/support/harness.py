@@ -7,7 +7,7 @@
   what only a real process shows: signals, restarts, crashes.
 - ``Server.ws()``: a real WebSocket client (``websockets``' sync client) that
   reads JSON messages with a bounded wait.
-- ``postgres_problem`` and ``postgres_database``: a throwaway PostgreSQL
+- ``postgres_problem`` and ``PostgresDatabases``: a throwaway PostgreSQL
   database per test on the local server (127.0.0.1:5432, user postgres).
 """
 
@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
@@ -72,21 +73,56 @@ def postgres_problem() -> Optional[str]:
     return None
 
 
-@contextmanager
-def postgres_database() -> Iterator[str]:
-    """A new empty database, as a SQLAlchemy URL; dropped afterwards even if still in use."""
+def _create_postgres_database() -> str:
     import psycopg
     from psycopg import sql
 
     name = f"darkroom_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield POSTGRES_URL.format(name=name)
-    finally:
-        # FORCE: an app that was not disposed (a crashed test) must not leak the database.
-        with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    return name
+
+
+def _drop_postgres_database(name: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    # FORCE: an app a test did not dispose of (a crashed test) must not keep it alive.
+    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+class PostgresDatabases:
+    """Fresh, empty PostgreSQL databases, one per test, each dropped after its test.
+
+    ``CREATE DATABASE`` takes about half a second, so one background thread
+    makes the next test's database while the current test runs, and drops used
+    ones: a test waits only if its database is not ready yet.
+    """
+
+    def __init__(self):
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="test-postgres")
+        self._next: Optional[Future] = None
+
+    @contextmanager
+    def database(self) -> Iterator[str]:
+        """A database nobody has used, as a SQLAlchemy URL, for the ``with`` block."""
+        ready = self._next or self._thread.submit(_create_postgres_database)
+        self._next = self._thread.submit(_create_postgres_database)
+        name = ready.result(timeout=60)
+        try:
+            yield POSTGRES_URL.format(name=name)
+        finally:
+            self._thread.submit(_drop_postgres_database, name)
+
+    def close(self) -> None:
+        """Drop the database made in advance and wait for every drop."""
+        if self._next is not None:
+            try:
+                self._thread.submit(_drop_postgres_database, self._next.result(timeout=60))
+            except Exception:
+                pass  # it was never created
+        self._thread.shutdown(wait=True)
 
 
 class Client:
