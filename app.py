@@ -12,6 +12,7 @@ from typing import Optional, Sequence
 
 from flask import Flask
 
+import websocket_events
 import websocket_server
 from darkroom import logs, pipeline
 from darkroom.config import Config
@@ -38,7 +39,9 @@ def create_app(config: Optional[Config] = None, start: bool = True,
     app.json.sort_keys = False
     db = Database(config.database_url)
     event_log = SqlEventLog(db)
-    runtime = Runtime(config, db, Hub(config, event_log))
+    hub = Hub(config, event_log, websocket_events.EVENTS)
+    runtime = Runtime(config, db, hub)
+    runtime.add(websocket_events.HubBinding(hub))
     runtime.add(LogTrimmer(event_log, config.log_max_events, config.log_max_age))
     app.extensions["darkroom"] = runtime
     errors.init_app(app)

@@ -347,6 +347,23 @@ def detach(hub) -> None:
         _hub = None
 
 
+class HubBinding:
+    """A runtime service: the helpers publish to ``hub`` from its start until its stop.
+
+    Added right after the hub, it stops just before it, so the pipeline's
+    services can still publish while they wind down.
+    """
+
+    def __init__(self, hub):
+        self.hub = hub
+
+    def start(self) -> None:
+        attach(self.hub)
+
+    def stop(self) -> None:
+        detach(self.hub)
+
+
 def build_event(name: str, data: Mapping[str, Any]) -> tuple[str, dict]:
     """Validate a catalogue event given as a mapping; return (channel, payload).
 

@@ -1,10 +1,10 @@
 """The WebSocket endpoint ``/ws`` and the hub's HTTP API under ``/websocket``.
 
-A connection's life: ``before_request`` checks the upgrade, strips the
-permessage-deflate offer and swaps the raw socket for a ``ClientSocket`` (the
-single write path); flask-sock completes the handshake; ``ws_endpoint`` greets
-the client and answers its requests until the connection ends, then the hub
-forgets it and releases its socket and reader thread.
+A connection's life: ``before_request`` checks the upgrade and lets the
+WebSocket transport adopt the socket (``darkroom/realtime/transports/websocket.py``:
+no deflate, every write through the client's outbox); flask-sock completes the
+handshake; ``ws_endpoint`` greets the client and answers its requests until the
+connection ends, then the hub forgets it and the transport releases it.
 """
 
 from __future__ import annotations
@@ -16,19 +16,18 @@ import re
 import orjson
 from flask import Blueprint, Flask, current_app, jsonify, request
 from flask_sock import Sock
-from simple_websocket import ConnectionClosed
 
 import websocket_events
 from darkroom.realtime import protocol
 from darkroom.realtime.hub import Client, Hub
-from darkroom.realtime.outbox import ClientSocket
 from darkroom.realtime.protocol import ProtocolError, reply, utc_timestamp
+from darkroom.realtime.transport import TransportClosed
+from darkroom.realtime.transports import websocket
 from darkroom.web.errors import ApiError, json_body
 
 log = logging.getLogger("darkroom.ws")
 
 WS_PATH = "/ws"
-_SOCKET_KEYS = ("werkzeug.socket", "gunicorn.socket")
 _CUSTOM_TYPE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _SERVER_TYPES = frozenset({"connection_established", "registration_confirmed",
                            "subscription_confirmed", "unsubscription_confirmed", "pong", "error"})
@@ -77,24 +76,16 @@ def _prepare_upgrade():
         raise ApiError(503, "shutting_down", "the server is shutting down or restarting")
     if hub.client_count() >= hub.config.max_clients:
         raise ApiError(503, "too_many_clients", "the server is at its client limit")
-    # Deflate costs CPU and memory per connection and forbids pre-encoded frames.
-    environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)
-    for key in _SOCKET_KEYS:
-        raw = environ.get(key)
-        if raw is not None:
-            wrapped = ClientSocket(raw, hub.flusher, hub.config.outbox_limit, hub.on_overflow)
-            environ[key] = wrapped
-            environ["darkroom.socket"] = wrapped
-            return None
-    raise ApiError(500, "unsupported_server", "this server does not expose its sockets")
+    if not websocket.adopt_socket(environ, hub.new_outbox):
+        raise ApiError(500, "unsupported_server", "this server does not expose its sockets")
+    return None
 
 
 def ws_endpoint(ws) -> None:
     """Serve one WebSocket client for the whole life of its connection."""
     hub = _hub()
-    sock: ClientSocket = request.environ["darkroom.socket"]
-    client = hub.connect(ws, sock, request.remote_addr or "")
-    sock.on_reader_exit = ws.event.set  # wake receive() however the reader ends
+    transport = websocket.WebSocketTransport(ws, request.environ, hub.config.max_message_size)
+    client = hub.connect(transport, request.remote_addr or "")
     try:
         client.send(reply("connection_established", client_id=client.id,
                           server_time=utc_timestamp(),
@@ -102,11 +93,11 @@ def ws_endpoint(ws) -> None:
                           heartbeat_interval=hub.config.ping_interval,
                           epoch=hub.epoch, seq=hub.seq))
         wait = max(hub.config.ping_interval or 0, 1.0) * 2
-        while ws.connected and not client.closing:
-            raw = ws.receive(timeout=wait)
+        while transport.open and not client.closing:
+            raw = transport.receive(wait)
             if raw is not None:
                 _handle(hub, client, raw)
-    except ConnectionClosed:
+    except TransportClosed:
         pass
     except Exception:
         log.exception("websocket handler failed", extra={"client_id": client.id})

@@ -110,9 +110,17 @@ class SqlEventLog:
                 cursor.close()
                 self._writer.commit()
             except Exception:
-                self._writer.invalidate()  # a broken connection is replaced next time
-                self._writer = None
+                self._discard_writer()
                 raise
+
+    def _discard_writer(self) -> None:
+        """Drop the writer after a failed batch: roll back first, or SQLite keeps its lock."""
+        writer, self._writer = self._writer, None
+        try:
+            writer.rollback()
+        except Exception:
+            log.warning("event log writer could not roll back", exc_info=True)
+        writer.invalidate()  # replaced by a fresh connection next time
 
     def read(self, since: int, until: Optional[int], channels: Optional[Collection[str]],
              limit: int) -> list[LogRow]:

@@ -6,8 +6,13 @@ touches a socket. The dispatcher, in order:
 1. coalesces state events (progress, counts; see coalesce.py),
 2. stamps each event with the next ``seq`` and serialises it once,
 3. appends the batch to the durable event log (eventlog.py),
-4. writes the same frame bytes to every subscriber's ``ClientSocket``
-   (outbox.py), so a slow client only ever fills its own bounded outbox.
+4. frames it once per transport kind and writes the same bytes to every
+   subscriber's ``Outbox`` (outbox.py), so a slow client only ever fills its
+   own bounded outbox.
+
+The hub is a library: it knows clients only through the ``Transport`` seam
+(transport.py) and events only through the policy it is given (which are
+state, their keys and phases, which end which; the catalogue's ``EVENTS``).
 
 Subscriptions go through the dispatcher too, so a client that resumes with
 ``since`` gets the missed events from the log and then the live stream with
@@ -26,18 +31,15 @@ import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Hashable, Mapping, Optional, Protocol
 
 import orjson
-from wsproto.events import CloseConnection
-from wsproto.utilities import LocalProtocolError
 
-import websocket_events
 from darkroom.realtime.coalesce import Coalescer
 from darkroom.realtime.eventlog import EventLog, LogRow
-from darkroom.realtime.outbox import ClientSocket, Flusher
+from darkroom.realtime.outbox import Flusher, Outbox
 from darkroom.realtime.protocol import reply, utc_timestamp
-from darkroom.realtime.transports.websocket_frames import text_frame
+from darkroom.realtime.transport import END_REASONS, Transport
 
 log = logging.getLogger("darkroom.hub")
 
@@ -63,13 +65,27 @@ def _encode(message: dict) -> bytes:
         return json.dumps(message, separators=(",", ":"), default=str).encode()
 
 
-class Client:
-    """One connected WebSocket client, as the hub sees it."""
+class EventRule(Protocol):
+    """What the hub needs to know of one event type (a catalogue entry provides it)."""
 
-    def __init__(self, client_id: str, ws, sock: ClientSocket, remote: str):
+    phase: Optional[str]  # payload field whose changes are never coalesced away
+    ends: Any  # truthy for a terminal event, which ends the state ``ended_key`` names
+
+    def key(self, payload: Mapping[str, Any]) -> Optional[Hashable]:
+        """The state this event sets (the latest per key is current), or None."""
+
+    def ended_key(self, payload: Mapping[str, Any]) -> Optional[Hashable]:
+        """The state this terminal event ends, or None."""
+
+
+class Client:
+    """One connected client, as the hub sees it, whatever its transport."""
+
+    def __init__(self, client_id: str, transport: Transport, remote: str):
         self.id = client_id
-        self.ws = ws
-        self.sock = sock
+        self.transport = transport
+        self.outbox: Outbox = transport.outbox
+        self.framer = transport.framer
         self.remote = remote
         self.client_type = "unknown"
         self.client_name: Optional[str] = None
@@ -86,7 +102,7 @@ class Client:
 
     def send(self, message: dict) -> bool:
         """Send one reply (not an event) through the client's single write path."""
-        return self.sock.write([(None, text_frame(_encode(message)))])
+        return self.outbox.write([(None, self.framer(_encode(message)))])
 
     def deliver(self, frames: list) -> bool:
         """Write event frames, or hold them in the backlog while a replay runs."""
@@ -96,11 +112,12 @@ class Client:
                     self.backlog.extend(frames)
                     self.backlog_bytes += sum(len(f) for _, f in frames)
                     return True
-        return self.sock.write(frames)
+        return self.outbox.write(frames)
 
     def info(self) -> dict:
         return {
             "id": self.id,
+            "transport": self.transport.kind,
             "client_type": self.client_type,
             "client_name": self.client_name,
             "connected_at": self.connected_at,
@@ -124,11 +141,16 @@ class _Unsubscribe:
 
 
 class Hub:
-    """Registry, channel index, dispatcher and event log of one server process."""
+    """Registry, channel index, dispatcher and event log of one server process.
 
-    def __init__(self, config, event_log: EventLog):
+    ``events`` maps an event name to its ``EventRule``; events it does not name
+    (custom ones) are delivered and logged but are never state.
+    """
+
+    def __init__(self, config, event_log: EventLog, events: Mapping[str, EventRule]):
         self.config = config
         self.log = event_log
+        self._events = events
         self.epoch = ""
         self.close_code = CLOSE_GOING_AWAY
         self.flusher = Flusher(config.stall_timeout, self._on_stalled)
@@ -138,7 +160,7 @@ class Hub:
         self._lock = threading.Lock()
         self._clients: dict[str, Client] = {}
         self._index: dict[str, tuple[Client, ...]] = {}
-        self._state: dict[tuple, tuple[int, str, bytes]] = {}  # state key -> (seq, channel, frame)
+        self._state: dict[Hashable, tuple[int, str, bytes]] = {}  # state key -> (seq, channel, JSON)
         self._dispatcher: Optional[threading.Thread] = None
         self._replays: Optional[ThreadPoolExecutor] = None
         self._started_at = time.monotonic()
@@ -163,12 +185,10 @@ class Hub:
         self._dispatcher = threading.Thread(target=self._dispatch_loop,
                                             name="darkroom-dispatcher", daemon=True)
         self._dispatcher.start()
-        websocket_events.attach(self)
         log.info("hub started", extra={"epoch": self.epoch, "seq": self._seq})
 
     def stop(self) -> None:
         """Publish and log what waits, close every client with ``close_code``, stop threads."""
-        websocket_events.detach(self)
         if not self._running:
             return
         self._running = False
@@ -253,7 +273,7 @@ class Hub:
         return stop
 
     def _offer(self, item, now: float) -> list:
-        etype = websocket_events.EVENTS.get(item[0])
+        etype = self._events.get(item[0])
         if etype is None:
             return [item]
         payload = item[3]
@@ -270,7 +290,7 @@ class Hub:
         if not items:
             return
         rows: list[LogRow] = []
-        out: list[tuple[str, Optional[tuple], bytes]] = []
+        out: list[tuple[str, Optional[EventRule], dict, bytes]] = []
         wall = time.time()
         seq = self._seq
         for name, channel, timestamp, payload, source in items:
@@ -285,7 +305,7 @@ class Hub:
                 continue
             seq += 1
             rows.append(LogRow(seq, channel, name, wall, data.decode()))
-            out.append((channel, websocket_events.EVENTS.get(name), payload, text_frame(data)))
+            out.append((channel, self._events.get(name), payload, data))
         if not rows:
             return
         try:
@@ -297,22 +317,35 @@ class Hub:
                           extra={"first_seq": rows[0].seq, "count": len(rows)})
         self._seq = seq
         keyed = []
-        for (channel, etype, payload, frame), row in zip(out, rows, strict=True):
+        for (channel, etype, payload, data), row in zip(out, rows, strict=True):
             self.published[channel] += 1
             key = etype.key(payload) if etype else None
             if key is not None:
-                self._state[key] = (row.seq, channel, frame)
+                self._state[key] = (row.seq, channel, data)
             if etype is not None and etype.ends:
                 self._state.pop(etype.ended_key(payload), None)
-            keyed.append((channel, key, frame))
+            keyed.append((channel, key, data))
         self._deliver(keyed)
 
-    def _deliver(self, out: list[tuple[str, Optional[tuple], bytes]]) -> None:
+    def _deliver(self, out: list[tuple[str, Optional[Hashable], bytes]]) -> None:
+        """Frame each event once per framer in use, then write each client's frames in one go."""
         index = self._index
         per_client: dict[Client, list] = {}
-        for channel, key, frame in out:
-            for client in index.get(channel, ()):
-                per_client.setdefault(client, []).append((key, frame))
+        for channel, key, data in out:
+            members = index.get(channel)
+            if not members:
+                continue
+            framed: dict = {}
+            for client in members:
+                framer = client.framer
+                frame = framed.get(framer)
+                if frame is None:
+                    frame = framed[framer] = framer(data)
+                frames = per_client.get(client)
+                if frames is None:
+                    per_client[client] = [(key, frame)]
+                else:
+                    frames.append((key, frame))
         delivered = 0
         limit = self.config.outbox_limit
         for client, frames in per_client.items():
@@ -356,7 +389,7 @@ class Hub:
         if cmd.snapshot and not recovered:
             state = sorted(v for v in self._state.values() if v[1] in cmd.channels)
             if state:
-                client.deliver([(None, frame) for _, _, frame in state])
+                client.deliver([(None, client.framer(data)) for _, _, data in state])
 
     def _recoverable(self, since: dict) -> bool:
         """Can every event after ``since`` still be sent? (same epoch, all in the log)"""
@@ -383,7 +416,7 @@ class Hub:
                 oldest = self.log.oldest_seq()
                 if oldest is None or oldest > pos + 1:
                     raise RuntimeError("the log was trimmed under a running replay")
-                if not self._paced_write(client, [(None, text_frame(r.data.encode()))
+                if not self._paced_write(client, [(None, client.framer(r.data.encode()))
                                                   for r in rows]):
                     return
                 self.replays["events"] += len(rows)
@@ -397,7 +430,7 @@ class Hub:
         """Wait until the client's outbox is at most half full; kick it if it stalls."""
         half = self.config.outbox_limit // 2
         deadline = time.monotonic() + self.config.stall_timeout
-        while client.sock.pending() > half:
+        while client.outbox.pending() > half:
             if client.gone:
                 return False
             if time.monotonic() > deadline:
@@ -415,12 +448,12 @@ class Hub:
             if size >= most:
                 if not self._room(client):
                     return False
-                client.sock.write(chunk)
+                client.outbox.write(chunk)
                 chunk, size = [], 0
         if chunk:
             if not self._room(client):
                 return False
-            client.sock.write(chunk)
+            client.outbox.write(chunk)
         return True
 
     def _release_backlog(self, client: Client) -> None:
@@ -439,7 +472,7 @@ class Hub:
                     size += len(backlog[n][1])
                     n += 1
                 if n:
-                    client.sock.write(backlog[:n])
+                    client.outbox.write(backlog[:n])
                     del backlog[:n]
                     client.backlog_bytes -= size
                 if not backlog:
@@ -448,12 +481,17 @@ class Hub:
 
     # --- clients -----------------------------------------------------------------
 
-    def connect(self, ws, sock: ClientSocket, remote: str) -> Client:
-        client = Client(uuid.uuid4().hex, ws, sock, remote)
-        sock.owner = client
+    def new_outbox(self, raw) -> Outbox:
+        """The bounded write path for a new connection's socket (a transport wraps it)."""
+        return Outbox(raw, self.flusher, self.config.outbox_limit, self.on_overflow)
+
+    def connect(self, transport: Transport, remote: str) -> Client:
+        client = Client(uuid.uuid4().hex, transport, remote)
+        transport.outbox.owner = client
         with self._lock:
             self._clients[client.id] = client
-        log.info("client connected", extra={"client_id": client.id, "remote": remote})
+        log.info("client connected", extra={"client_id": client.id, "remote": remote,
+                                            "transport": transport.kind})
         return client
 
     def clients(self) -> list[Client]:
@@ -478,67 +516,42 @@ class Hub:
 
     def close(self, client: Client, code: int, reason: str) -> None:
         """Start closing ``client`` with ``code``; its handler thread finishes the teardown."""
-        ws = client.ws
         client.closing = True
-        try:
-            data = ws.ws.send(CloseConnection(code, reason))
-        except LocalProtocolError:
-            data = b""  # a close handshake is already under way
-        if data:
-            client.sock.close_with(data)
-        else:
-            client.sock.stop_accepting()
-        ws.connected = False
-        ws.event.set()
+        client.transport.close(code, reason)
 
     def kick(self, client: Client, reason: str, code: int = CLOSE_TRY_AGAIN) -> None:
         if client.end_reason is None:
             client.end_reason = reason
             log.warning("disconnecting client", extra={"client_id": client.id, "reason": reason,
-                                                        "pending": client.sock.pending()})
+                                                        "pending": client.outbox.pending()})
             self.close(client, code, "Client too slow" if reason == "slow" else reason)
 
-    def _on_stalled(self, sock: ClientSocket) -> None:
-        owner = sock.owner
+    def _on_stalled(self, outbox: Outbox) -> None:
+        owner = outbox.owner
         if owner is not None and owner.end_reason is None:
             self.kick(owner, "slow")
         else:
-            sock.shutdown()  # even the close frame could not be delivered
+            outbox.shutdown()  # even the close frame could not be delivered
 
-    def on_overflow(self, sock: ClientSocket) -> None:
-        if sock.owner is not None:
-            self.kick(sock.owner, "slow")
+    def on_overflow(self, outbox: Outbox) -> None:
+        if outbox.owner is not None:
+            self.kick(outbox.owner, "slow")
 
     def disconnect(self, client: Client) -> None:
-        """Forget ``client`` and release its socket and threads (runs in its handler thread)."""
+        """Forget ``client`` and release its connection (runs in its handler thread)."""
         client.gone = True
         with self._lock:
             self._clients.pop(client.id, None)
             if client.channels:
                 self._rebuild_index()
-        reason = client.end_reason or self._end_reason(client.ws)
+        transport = client.transport
+        reason = client.end_reason or transport.end_reason()
         self.disconnected[reason] += 1
-        self.high_water = max(self.high_water, client.sock.high_water)
-        sock = client.sock
-        if client.ws.connected:
+        self.high_water = max(self.high_water, client.outbox.high_water)
+        if transport.open:
             self.close(client, CLOSE_SERVER_ERROR, "Unexpected server error")
-        if sock.wait_drained(self.config.close_linger):
-            sock.reader_done.wait(1.0)
-        sock.shutdown()
-        thread = getattr(client.ws, "thread", None)
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=2)
+        transport.release(self.config.close_linger)
         log.info("client disconnected", extra={"client_id": client.id, "reason": reason})
-
-    def _end_reason(self, ws) -> str:
-        limit = self.config.max_message_size
-        if limit and ws.incoming_message_len > limit:
-            return "too_big"
-        if not ws.pong_received and ws.close_reason == 1005:
-            return "dead"
-        if ws.close_reason == 1005:
-            return "gone"
-        return "closed"
 
     # --- introspection -----------------------------------------------------------
 
@@ -546,7 +559,7 @@ class Hub:
         clients = self.clients()
         by_type = Counter(c.client_type for c in clients)
         channels = sorted(ch for ch, members in self._index.items() if members)
-        high_water = max([self.high_water] + [c.sock.high_water for c in clients])
+        high_water = max([self.high_water] + [c.outbox.high_water for c in clients])
         return {
             "total_clients": len(clients),
             "clients_by_type": dict(by_type),
@@ -555,10 +568,9 @@ class Hub:
             "events_published": dict(self.published),
             "events_published_total": sum(self.published.values()),
             "messages_delivered": self.delivered,
-            "disconnected": {key: self.disconnected.get(key, 0)
-                             for key in ("slow", "dead", "too_big", "closed", "gone")},
+            "disconnected": {**{key: 0 for key in END_REASONS}, **self.disconnected},
             "outbox_high_water_bytes": high_water,
-            "superseded_in_outboxes": sum(c.sock.superseded for c in clients),
+            "superseded_in_outboxes": sum(c.outbox.superseded for c in clients),
             "replays": {key: self.replays.get(key, 0)
                         for key in ("recovered", "not_recovered", "events")},
             "log_failures": self.log_failures,

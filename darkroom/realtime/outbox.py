@@ -1,13 +1,13 @@
 """The one write path to every client socket: non-blocking writes, a bounded outbox.
 
-simple-websocket's ``send`` is neither thread-safe nor complete on partial
-writes (see shared/research/flask_sock.md). ``ClientSocket`` replaces the socket
-that flask-sock hands to simple-websocket, so the handshake, pongs, pings and
-close frames, and the hub's pre-encoded event frames all go through one lock:
+Transport-agnostic: an ``Outbox`` writes whole frames (bytes a transport has
+already framed: WebSocket frames, SSE records, HTTP chunks) to one socket, and
+every byte a client receives goes through it, under one lock:
 
 - a write is tried at once with a non-blocking ``send``; whatever the kernel
-  does not take waits in the client's outbox, behind which later frames queue
-  (frames are never interleaved or reordered);
+  does not take waits in the outbox, behind which later frames queue (frames
+  are never interleaved or reordered);
+- a frame carrying state (a key) replaces a superseded one still waiting;
 - one shared ``Flusher`` thread drains every outbox as sockets become writable;
 - an outbox over its byte limit, or one that made no progress for the stall
   timeout, gets the client disconnected as slow. Nobody else waits for it.
@@ -15,38 +15,12 @@ close frames, and the hub's pre-encoded event frames all go through one lock:
 
 from __future__ import annotations
 
-import select
 import selectors
 import socket
 import threading
 import time
 from collections import deque
 from typing import Callable, Optional
-
-
-def _has_close_frame(data: bytes) -> bool:
-    """Whether server frames in ``data`` (unmasked, whole) include a close frame."""
-    i = 0
-    while i + 2 <= len(data):
-        opcode, length, i = data[i] & 0x0F, data[i + 1] & 0x7F, i + 2
-        if opcode == 0x8:
-            return True
-        if length == 126:
-            length, i = int.from_bytes(data[i:i + 2], "big"), i + 2
-        elif length == 127:
-            length, i = int.from_bytes(data[i:i + 8], "big"), i + 8
-        i += length
-    return False
-
-
-def _wait_readable(sock: socket.socket) -> None:
-    # poll, not select: select cannot watch descriptors above 1024.
-    if hasattr(select, "poll"):
-        poller = select.poll()
-        poller.register(sock, select.POLLIN | select.POLLPRI)
-        poller.poll()
-    else:
-        select.select([sock], [], [])
 
 
 class _Entry:
@@ -60,11 +34,11 @@ class _Entry:
         self.alive = True
 
 
-class ClientSocket:
-    """A socket wrapper whose writes never block; reads block as simple-websocket expects."""
+class Outbox:
+    """A socket whose writes never block: whole frames in order, a bounded queue behind them."""
 
     def __init__(self, raw: socket.socket, flusher: "Flusher", limit: int,
-                 on_slow: Callable[["ClientSocket"], None]):
+                 on_slow: Callable[["Outbox"], None]):
         self.raw = raw
         self.flusher = flusher
         self.limit = limit
@@ -83,48 +57,6 @@ class ClientSocket:
         self.high_water = 0
         self.superseded = 0
         self.owner = None  # the hub's Client, set once registered
-        self._upgraded = False  # the first send is the HTTP 101 response
-        self.reader_done = threading.Event()
-        self.on_reader_exit: Optional[Callable[[], None]] = None
-
-    # --- the socket interface simple-websocket uses ---------------------------
-
-    def send(self, data: bytes) -> int:
-        """Queue ``data`` behind anything pending and write what the kernel takes now.
-
-        After the handshake, a close frame simple-websocket sends by itself
-        (its echo of the client's close, 1008, 1009) is the last thing queued.
-        """
-        data = bytes(data)
-        if self._upgraded and _has_close_frame(data):
-            self.close_with(data)
-        else:
-            self.write([(None, data)])
-        self._upgraded = True
-        return len(data)
-
-    sendall = send
-
-    def recv(self, size: int) -> bytes:
-        while True:
-            try:
-                return self.raw.recv(size)
-            except (BlockingIOError, InterruptedError):
-                _wait_readable(self.raw)
-
-    def fileno(self) -> int:
-        return self.raw.fileno()
-
-    def close(self) -> None:
-        """simple-websocket's reader thread is done; the handler owns the real socket."""
-        self.reader_done.set()
-        if self.on_reader_exit:
-            self.on_reader_exit()
-
-    def __getattr__(self, name):
-        return getattr(self.raw, name)
-
-    # --- the hub's interface ---------------------------------------------------
 
     def write(self, frames: list[tuple[object, bytes]]) -> bool:
         """Send or queue whole frames, each with its state key (or None), in order.
@@ -289,7 +221,7 @@ class ClientSocket:
 class Flusher:
     """One thread that drains every client outbox and watches for stalled clients."""
 
-    def __init__(self, stall_timeout: float, on_stalled: Callable[[ClientSocket], None]):
+    def __init__(self, stall_timeout: float, on_stalled: Callable[[Outbox], None]):
         self.stall_timeout = stall_timeout
         self.on_stalled = on_stalled
         self._selector = selectors.DefaultSelector()
@@ -298,8 +230,8 @@ class Flusher:
         self._wake_w.setblocking(False)
         self._selector.register(self._wake_r, selectors.EVENT_READ, None)
         self._lock = threading.Lock()
-        self._changes: deque[tuple[str, ClientSocket]] = deque()
-        self._watched: set[ClientSocket] = set()
+        self._changes: deque[tuple[str, Outbox]] = deque()
+        self._watched: set[Outbox] = set()
         self._running = False
         self._thread: Optional[threading.Thread] = None
 
@@ -317,13 +249,13 @@ class Flusher:
         self._wake_r.close()
         self._wake_w.close()
 
-    def watch(self, sock: ClientSocket) -> None:
+    def watch(self, sock: Outbox) -> None:
         self._change("watch", sock)
 
-    def forget(self, sock: ClientSocket) -> None:
+    def forget(self, sock: Outbox) -> None:
         self._change("forget", sock)
 
-    def _change(self, what: str, sock: ClientSocket) -> None:
+    def _change(self, what: str, sock: Outbox) -> None:
         with self._lock:
             self._changes.append((what, sock))
         self._wake()
@@ -347,7 +279,7 @@ class Flusher:
             elif what == "forget" and sock in self._watched:
                 self._unwatch(sock)
 
-    def _unwatch(self, sock: ClientSocket) -> None:
+    def _unwatch(self, sock: Outbox) -> None:
         self._watched.discard(sock)
         try:
             self._selector.unregister(sock.raw)
@@ -369,7 +301,7 @@ class Flusher:
                     except (BlockingIOError, OSError):
                         pass
                     continue
-                sock: ClientSocket = key.data
+                sock: Outbox = key.data
                 if sock.flush():
                     self._unwatch(sock)
             self._apply_changes()

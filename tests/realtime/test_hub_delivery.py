@@ -91,7 +91,7 @@ def test_order_and_seq_continuity_under_four_publishers(live_server):
     assert seen[0] == seen[1] == seen[2]
 
 
-def test_helpers_validate_at_the_call_site_and_are_noops_without_a_hub():
+def test_helpers_validate_at_the_call_site():
     with pytest.raises(TypeError, match="photo_id"):
         events.broadcast_photo_imported(session_id=1, file_name="a.jpg")
     with pytest.raises(TypeError, match="must be integer"):
@@ -104,7 +104,19 @@ def test_helpers_validate_at_the_call_site_and_are_noops_without_a_hub():
         events.broadcast_job_progress(job_id=1, stage="x", progress=100.5)
     with pytest.raises(TypeError, match="bool"):
         events.broadcast_job_started(job_id=1, photo_id=True)
-    assert events.broadcast_job_started(job_id=1, photo_id=2) is None  # no hub: no-op
+
+
+def test_helpers_publish_nothing_once_the_hub_is_detached(make_server):
+    server = make_server(with_pipeline=False)
+    c = server.ws()
+    c.subscribe("jobs")
+    events.broadcast_job_started(job_id=1, photo_id=1)
+    assert c.events(1)[0]["job_id"] == 1
+    events.detach(server.hub)
+    events.broadcast_job_started(job_id=2, photo_id=2)  # validated, then dropped
+    server.hub.publish("marker", "jobs", {})
+    assert [m["type"] for m in c.events(1)] == ["marker"]
+    assert server.hub.seq == 2
 
 
 def test_computed_percentages(live_server):
@@ -127,7 +139,7 @@ def test_stuck_client_never_delays_others_and_is_dropped_with_1013(make_server):
     stuck.send_json({"type": "subscribe", "channels": ["jobs"]})
     server.wait_for(lambda: any(c.channels for c in server.hub.clients()), 2, "stuck subscribed")
     # A congested link: the kernel holds little for this client, so its outbox fills.
-    stuck_sock = next(c for c in server.hub.clients() if c.channels).sock
+    stuck_sock = next(c for c in server.hub.clients() if c.channels).outbox
     stuck_sock.raw.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16384)
     healthy = [server.ws() for _ in range(20)]
     for c in healthy:
