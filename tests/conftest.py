@@ -28,11 +28,12 @@ from __future__ import annotations
 
 import inspect
 import os
+import warnings
 from pathlib import Path
 from typing import Callable, Iterator, Optional
 
 import pytest
-from harness import AppProcess, LiveServer, PostgresDatabases, free_port, need, postgres_problem
+from harness import IN_CI, AppProcess, LiveServer, PostgresDatabases, free_port, need, postgres_problem
 
 from darkroom.config import Config
 
@@ -49,9 +50,6 @@ DATABASE_TESTS = (
     "tests/realtime/test_replay.py::test_server_restart_mid_stream_loses_nothing",
     "tests/realtime/test_hub_delivery.py::test_order_and_seq_continuity_under_four_publishers",
     "tests/realtime/test_hub_delivery.py::test_one_unencodable_event_does_not_take_its_batch_with_it",
-    "tests/pipeline/test_pipeline_api.py",
-    "tests/pipeline/test_pipeline_e2e.py",
-    "tests/pipeline/test_pipeline_units.py::test_claiming_is_atomic_under_concurrency",
 )
 
 
@@ -78,15 +76,21 @@ def pytest_generate_tests(metafunc) -> None:
 
 
 def pytest_collection_modifyitems(config, items) -> None:
-    """A listed test that was renamed or moved must not quietly lose its PostgreSQL run."""
+    """A listed test that was renamed or moved must not quietly lose its PostgreSQL run:
+    an error in CI, a warning on a developer's machine (mid-refactor)."""
     modules = {item.nodeid.split("::", 1)[0]: getattr(item, "module", None) for item in items}
+    stale = []
     for entry in DATABASE_TESTS:
         path, _, name = entry.partition("::")
-        if not (config.rootpath / path).exists():
-            raise pytest.UsageError(f"tests/conftest.py DATABASE_TESTS names {path}, which does not exist")
         module = modules.get(path)
-        if name and module is not None and not hasattr(module, name.split("::")[0]):
-            raise pytest.UsageError(f"tests/conftest.py DATABASE_TESTS names {entry}, which does not exist")
+        if not (config.rootpath / path).exists() or (
+                name and module is not None and not hasattr(module, name.split("::")[0])):
+            stale.append(entry)
+    if stale:
+        message = f"tests/conftest.py DATABASE_TESTS names tests that do not exist: {', '.join(stale)}"
+        if IN_CI:
+            raise pytest.UsageError(message)
+        warnings.warn(pytest.PytestWarning(message), stacklevel=1)
 
 
 @pytest.fixture(autouse=True)

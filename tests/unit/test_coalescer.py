@@ -56,6 +56,15 @@ def test_a_flood_is_bounded_per_interval_and_the_last_one_arrives():
     assert len(sent) <= 12  # 0.0, 0.1, ... 0.9, and the waiting one
 
 
+def test_a_late_event_supersedes_the_waiting_one_even_if_its_slot_has_passed():
+    """The dispatcher may not have asked for ``due`` yet: the older state must never come last."""
+    co = Coalescer(0.1)
+    sent = progress(co, "p1", 0.0) + progress(co, "p2", 0.05)
+    sent += progress(co, "p3", 0.15)
+    sent += co.due(0.15) + co.due(1.0) + co.flush()
+    assert sent == ["p1", "p3"]
+
+
 def test_a_new_phase_goes_out_at_once_after_the_last_of_the_previous_phase():
     co = Coalescer(0.1)
     progress(co, "load1", 0.0, phase="loading")
@@ -110,6 +119,15 @@ def test_after_its_terminal_event_a_key_starts_afresh():
     progress(co, "p1", 0.0)
     co.offer("failed", None, None, JOB, 0.01)
     assert progress(co, "retry1", 0.02) == ["retry1"]
+
+
+def test_after_its_terminal_event_a_key_without_phase_starts_afresh():
+    """``session_updated`` without a status has no phase; a reopened session is not held."""
+    co = Coalescer(0.1)
+    session = ("session_updated", 9)
+    progress(co, "u1", 0.0, key=session, phase=None)
+    co.offer("completed", None, None, session, 0.01)
+    assert progress(co, "u2", 0.02, key=session, phase=None) == ["u2"]
 
 
 def test_flush_returns_everything_waiting_once():

@@ -136,13 +136,9 @@ def test_a_failed_batch_stores_none_of_its_rows_and_the_log_goes_on(open_log):
     assert seqs(log.read(0, None, None, 10)) == [1, 2, 3, 4]
 
 
-def test_a_failed_batch_holds_no_lock_while_its_error_is_still_referenced(open_log, database_url, request):
+def test_a_failed_batch_holds_no_lock_while_its_error_is_still_referenced(open_log, database_url):
     """A logging handler that keeps records (pytest's, Sentry's) keeps the traceback and
     with it the failed cursor; the database must not stay locked for other writers."""
-    if database_url.startswith("sqlite"):
-        request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            "SqlEventLog.append leaves the failed cursor open, so invalidate() defers the "
-            "SQLite close and its rollback until the traceback is freed")))
     log = open_log()
     log.append(rows(1, 1))
     with pytest.raises(Exception) as kept:
