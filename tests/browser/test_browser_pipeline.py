@@ -4,6 +4,8 @@ and a server restart is survived without a reload."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from browser_support import PHONE, screenshot, wait_connected, wait_js
 from harness import free_port
@@ -213,8 +215,10 @@ def test_dashboard_steers_jobs_exports_and_filters_the_log(live_server, open_pag
 
     assert live_server.post("/api/queue/resume", {}).status_code == 200
     wait_js(page, "document.querySelectorAll('#approval-list li').length === 3", timeout=30)
-    for _ in range(3):
+    # One decision at a time: a click before the last one is answered decides the same photo.
+    for left in (2, 1, 0):
         page.click("#approve-btn")
+        wait_js(page, f"document.querySelectorAll('#approval-list li').length === {left}")
     page.wait_for_selector("#approval-empty:not([hidden])")
 
     # Export the session from the page, with progress.
@@ -234,12 +238,15 @@ def test_dashboard_steers_jobs_exports_and_filters_the_log(live_server, open_pag
     page.fill("#log-type", "completed")
     assert set(page.evaluate("[...document.querySelectorAll('#log-list li:not([hidden])')]"
                              ".map(li => li.dataset.type)")) == {"export_completed"}
+    # Other events (system_status...) may arrive while paused too: wait for this one.
     page.click("#log-pause")
     shown = page.locator("#log-list li").count()
+    page.evaluate("() => { window.__failed = new Promise((r) => darkroomClient.on('export_failed', r)); }")
     live_server.post("/websocket/broadcast", {"type": "export_failed", "channel": "export",
                                               "data": {"photo_id": 1, "preset_name": "x",
                                                        "error_message": "disk full"}})
-    page.wait_for_selector("#log-paused:has-text('1 waiting')")
+    page.evaluate("window.__failed.then(() => true)")
+    assert re.fullmatch(r"[1-9]\d* waiting", page.inner_text("#log-paused"))
     assert page.locator("#log-list li").count() == shown
     page.click("#log-pause")
     page.wait_for_selector("#log-list li[data-type=export_failed]", state="attached")
