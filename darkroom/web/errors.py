@@ -1,7 +1,9 @@
 """JSON errors for the HTTP API: a stable ``code``, a human ``error``, the right status.
 
-Every blueprint raises ``ApiError`` (or lets Flask raise an HTTP error) and the
-client always gets ``{"success": false, "code": ..., "error": ...}``.
+Every blueprint raises ``ApiError`` (or lets Flask raise an HTTP error), a
+layer that must not know Flask raises its own error type with the same four
+attributes and registers it with ``answer_as_json``; either way the client
+gets ``{"success": false, "code": ..., "error": ..., **extra}``, built here only.
 """
 
 from __future__ import annotations
@@ -37,8 +39,20 @@ class ApiError(Exception):
         self.extra = extra
 
     def response(self):
-        body = {"success": False, "code": self.code, "error": self.message, **self.extra}
-        return jsonify(body), self.status
+        return error_response(self)
+
+
+def error_response(exc):
+    """The JSON error body and status of any error with ``status``, ``code``, ``message``
+    and ``extra``."""
+    body = {"success": False, "code": exc.code, "error": exc.message, **exc.extra}
+    return jsonify(body), exc.status
+
+
+def answer_as_json(app: Flask, error_type: type[Exception]) -> None:
+    """Answer ``error_type`` (an error with ``status``, ``code``, ``message``, ``extra``)
+    on every route with ``error_response``."""
+    app.register_error_handler(error_type, error_response)
 
 
 def json_body() -> dict:
@@ -54,9 +68,7 @@ def json_body() -> dict:
 
 
 def init_app(app: Flask) -> None:
-    @app.errorhandler(ApiError)
-    def _api_error(exc: ApiError):
-        return exc.response()
+    answer_as_json(app, ApiError)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
