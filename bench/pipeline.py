@@ -38,7 +38,8 @@ from imagegen import write_dng, write_image  # noqa: E402
 
 from app import create_app  # noqa: E402
 from darkroom.config import Config  # noqa: E402
-from darkroom.pipeline import analysis, imaging  # noqa: E402
+from darkroom.pipeline.media import analysis, decode, exif  # noqa: E402
+from darkroom.pipeline.media.sizes import PREVIEW_EDGE  # noqa: E402
 
 BENCH_PORT = 5199  # never listened on: requests go through the test client
 HOST = {"Host": f"127.0.0.1:{BENCH_PORT}"}
@@ -78,13 +79,13 @@ def make_photos(folder: Path, fmt: str, count: int, megapixels: float) -> list[P
 
 
 def analysis_cost(paths: list[Path]) -> float:
-    """Mean seconds of the analysis alone (on the 1600 px preview the importer makes)."""
+    """Mean seconds of the analysis alone (on the preview the importer makes)."""
     times = []
     for path in paths:
-        preview = imaging.load(path, max_edge=1600)
-        exif = imaging.read_exif(path)
+        preview = decode.load(path, max_edge=PREVIEW_EDGE)
+        tags = exif.read_exif(path)
         t0 = time.perf_counter()
-        analysis.analyse(preview, exif)
+        analysis.analyse(preview, tags)
         times.append(time.perf_counter() - t0)
     return statistics.mean(times)
 

@@ -6,23 +6,33 @@ Inbox session ensured), its HTTP blueprints and its background services
 starts no thread itself; the services start and stop with the app's runtime,
 so many apps (one per test) can live in one process, each with its own data
 directory and database.
+
+Only ``http`` knows Flask: the domain (media, intake, jobs, sessions,
+approval...) imports without it, so this module imports Flask's parts inside
+the two functions that need them.
 """
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-from flask import Flask, current_app
-
-from darkroom.pipeline import approval, export, jobs
-from darkroom.pipeline import sessions as sessions_mod
-from darkroom.pipeline.hotfolder import HotFolder
-from darkroom.pipeline.importer import ImportQueue
+from darkroom.pipeline import approval, sessions
+from darkroom.pipeline.errors import PipelineError
+from darkroom.pipeline.intake.hotfolder import HotFolder
+from darkroom.pipeline.intake.import_queue import ImportQueue
+from darkroom.pipeline.jobs import develop, export
+from darkroom.pipeline.jobs.notifier import QueueNotifier
+from darkroom.pipeline.jobs.workers import WorkerPool
 from darkroom.pipeline.monitor import Monitor
 from darkroom.pipeline.presets import PresetLibrary
-from darkroom.runtime import Runtime, runtime
+from darkroom.pipeline.status import JobKind
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+    from darkroom.runtime import Runtime
 
 log = logging.getLogger("darkroom.pipeline")
 
@@ -32,7 +42,7 @@ EXTENSION = "darkroom_pipeline"
 class Pipeline:
     """Everything one app's pipeline owns."""
 
-    def __init__(self, rt: Runtime):
+    def __init__(self, rt: "Runtime"):
         self.runtime = rt
         self.config = rt.config
         self.data_dir: Path = Path(rt.config.data_dir).resolve()
@@ -43,11 +53,13 @@ class Pipeline:
         self.db = rt.db
         self.schema_version = self.db.create_schema()
         self.presets = PresetLibrary([*rt.config.preset_dirs, self.data_dir / "presets"])
-        self.inbox_id = sessions_mod.ensure_inbox(self)
-        self.queue = jobs.QueueNotifier(self)
+        self.inbox_id = sessions.ensure_inbox(self)
+        self.queue = QueueNotifier(self)
         self.imports = ImportQueue(self)
-        self.workers = jobs.WorkerPool(self, rt.config.workers)
-        self.workers.register("export", export.run)
+        self.workers = WorkerPool(self, rt.config.workers)
+        self.workers.register(JobKind.DEVELOP, develop.run)
+        self.workers.register(JobKind.EXPORT, export.run,
+                              on_cancelled=export.cancelled_before_start)
         self.monitor = Monitor(self, rt.config.monitor_interval, thresholds={
             "cpu": rt.config.cpu_warning, "memory": rt.config.memory_warning,
             "disk": rt.config.disk_warning})
@@ -67,19 +79,24 @@ class Pipeline:
             self.hotfolder.sessions_changed()
 
 
-def pipeline(app: Optional[Flask] = None) -> Pipeline:
+def pipeline(app: Optional["Flask"] = None) -> Pipeline:
     """The pipeline of ``app`` (or of the current app)."""
+    from flask import current_app
+
     return (app or current_app).extensions[EXTENSION]
 
 
-def init_app(app: Flask) -> Pipeline:
+def init_app(app: "Flask") -> Pipeline:
     """Attach a pipeline to ``app``: database, routes and services (started by the runtime)."""
-    from darkroom.pipeline import api
+    from darkroom.pipeline import http
+    from darkroom.runtime import runtime
+    from darkroom.web import errors
 
     rt = runtime(app)
     p = Pipeline(rt)
     app.extensions[EXTENSION] = p
-    api.register(app)
+    errors.answer_as_json(app, PipelineError)
+    http.register(app)
     for service in p.services():
         rt.add(service)
     log.info("pipeline ready: %s, schema v%d, %d workers, %d presets", _safe_url(p.db.url),

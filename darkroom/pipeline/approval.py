@@ -11,9 +11,12 @@ import logging
 from typing import TYPE_CHECKING, Optional
 
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
 from darkroom.db import Photo, utcnow
-from darkroom.pipeline import sessions as sessions_mod
+from darkroom.pipeline import sessions
+from darkroom.pipeline.errors import PipelineError
+from darkroom.pipeline.status import Decision, PhotoStatus
 from websocket_events import broadcast_approval_queue_updated, broadcast_photo_approved, broadcast_photo_rejected
 
 if TYPE_CHECKING:
@@ -22,14 +25,13 @@ if TYPE_CHECKING:
 log = logging.getLogger("darkroom.approval")
 
 
-class DecisionRefused(Exception):
-    def __init__(self, status: int, code: str, message: str):
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+# A photo whose develop failed can be dropped, not kept.
+DECIDABLE = {Decision.APPROVED: (PhotoStatus.DEVELOPED,),
+             Decision.REJECTED: (PhotoStatus.DEVELOPED, PhotoStatus.FAILED)}
 
 
 def waiting_filter():
-    return (Photo.status == "developed") & Photo.decision.is_(None)
+    return (Photo.status == PhotoStatus.DEVELOPED) & Photo.decision.is_(None)
 
 
 def count(p: "Pipeline", session_id: Optional[int] = None) -> int:
@@ -40,35 +42,45 @@ def count(p: "Pipeline", session_id: Optional[int] = None) -> int:
         return int(s.scalar(q) or 0)
 
 
-def decide(p: "Pipeline", photo_id: int, decision: str, reason: str = "") -> dict:
+def waiting(s: Session, session_id: Optional[int] = None,
+            limit: int = 500) -> tuple[list[Photo], int]:
+    """Photos awaiting a decision, best ``ai_score`` first, and how many there are in all."""
+    q = select(Photo).where(waiting_filter())
+    if session_id is not None:
+        q = q.where(Photo.session_id == session_id)
+    total = s.scalar(select(func.count()).select_from(q.subquery()))
+    return list(s.scalars(q.order_by(Photo.ai_score.desc(), Photo.id).limit(limit))), total
+
+
+def decide(p: "Pipeline", photo_id: int, decision: Decision, reason: str = "") -> dict:
     """Approve or reject a photo; send the events; return the photo's session id."""
-    allowed = ("developed",) if decision == "approved" else ("developed", "failed")
+    allowed = DECIDABLE[decision]
     with p.db.write() as s:
         photo = s.get(Photo, photo_id)
         if photo is None:
-            raise DecisionRefused(404, "photo_not_found", f"no photo {photo_id}")
+            raise PipelineError(404, "photo_not_found", f"no photo {photo_id}")
         if photo.decision is not None:
-            raise DecisionRefused(409, "already_decided", f"photo {photo_id} is already "
-                                  f"{photo.decision}")
+            raise PipelineError(409, "already_decided", f"photo {photo_id} is already "
+                                f"{photo.decision}")
         if photo.status not in allowed:
-            raise DecisionRefused(409, "not_developed", f"photo {photo_id} is {photo.status}, "
-                                  "not developed yet")
+            raise PipelineError(409, "not_developed", f"photo {photo_id} is {photo.status}, "
+                                "not developed yet")
         won = s.execute(
             update(Photo).where(Photo.id == photo_id, Photo.decision.is_(None),
                                 Photo.status.in_(allowed))
             .values(decision=decision, decision_reason=reason or None, decided_at=utcnow())
         ).rowcount
         if won != 1:
-            raise DecisionRefused(409, "already_decided", f"photo {photo_id} is already decided")
+            raise PipelineError(409, "already_decided", f"photo {photo_id} is already decided")
         session_id = photo.session_id
     log.info("photo %d %s%s", photo_id, decision, f": {reason}" if reason else "")
-    if decision == "approved":
+    if decision == Decision.APPROVED:
         broadcast_photo_approved(photo_id=photo_id, session_id=session_id)
     else:
         broadcast_photo_rejected(photo_id=photo_id, session_id=session_id, reason=reason)
     broadcast_approval_queue_updated(queue_count=count(p, session_id), session_id=session_id)
-    completed = sessions_mod.check_completed(p, session_id)
+    completed = sessions.check_completed(p, session_id)
     if not completed:
-        sessions_mod.emit_updated(p, session_id)
+        sessions.emit_updated(p, session_id)
     return {"photo_id": photo_id, "session_id": session_id, "decision": decision,
             "session_completed": completed}

@@ -17,7 +17,8 @@ import psutil
 
 from darkroom.db import iso, utcnow
 from darkroom.periodic import Periodic
-from darkroom.pipeline import jobs
+from darkroom.pipeline.jobs import queue
+from darkroom.pipeline.reporter import report_error
 from websocket_events import broadcast_resource_warning, broadcast_system_status
 
 if TYPE_CHECKING:
@@ -45,13 +46,13 @@ class Monitor(Periodic):
         super().start()
 
     def failed(self, exc: Exception) -> None:
-        jobs.report_error(exc, "monitor")
+        report_error(exc, "monitor")
 
     def measure(self) -> dict:
         """The current status (also served by ``GET /api/system`` before the first tick)."""
         mem = psutil.virtual_memory()
         disk = psutil.disk_usage(str(self.p.data_dir))
-        queue = jobs.queue_counts(self.p)
+        counts = queue.counts(self.p.db)
         hub = self.p.runtime.hub
         details = {
             "cpu_percent": round(psutil.cpu_percent(None), 1),
@@ -62,8 +63,8 @@ class Monitor(Periodic):
             "disk_percent": round(disk.percent, 1),
             "disk_free_gb": round(disk.free / 2**30, 2),
             "disk_path": str(self.p.data_dir),
-            "active_jobs": queue["processing"],
-            "queue": queue,
+            "active_jobs": counts["processing"],
+            "queue": counts,
             "workers": self.p.workers.size,
             "queue_paused": self.p.workers.paused,
             "imports_pending": self.p.imports.pending(),

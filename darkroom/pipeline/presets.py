@@ -1,4 +1,4 @@
-"""The preset library: JSON files shipped in ``darkroom/presets`` plus the user's own.
+"""The preset library: JSON files shipped in ``darkroom/pipeline/presets`` plus the user's own.
 
 A preset file::
 

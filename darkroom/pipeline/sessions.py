@@ -1,4 +1,5 @@
-"""Sessions: counts, the ``session_updated`` and ``session_completed`` events, the Inbox.
+"""Sessions: creating and changing them, counts, the ``session_updated`` and
+``session_completed`` events, the Inbox.
 
 A session is complete when every one of its photos has a decision (approved
 or rejected). Completion is claimed with a conditional UPDATE so two
@@ -8,13 +9,21 @@ concurrent decisions can never announce it twice.
 from __future__ import annotations
 
 import logging
+import os
 from typing import TYPE_CHECKING, Optional
 
 from sqlalchemy import case, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from darkroom.db import Photo, PhotoSession, iso, utcnow
-from websocket_events import broadcast_session_completed, broadcast_session_updated
+from darkroom.db import Photo, PhotoSession, utcnow
+from darkroom.pipeline.errors import PipelineError
+from darkroom.pipeline.status import PROCESSED_PHOTO, Decision, PhotoStatus, SessionPhase, SessionStatus
+from websocket_events import (
+    broadcast_session_completed,
+    broadcast_session_created,
+    broadcast_session_updated,
+)
 
 if TYPE_CHECKING:
     from darkroom.pipeline import Pipeline
@@ -22,8 +31,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("darkroom.sessions")
 
 INBOX_NAME = "Inbox"
-PROCESSED = ("developed", "failed")
-STATUSES = ("active", "paused", "completed")
+MAX_NAME = 200
+# What a person may set; ``completed`` is reached by deciding every photo.
+SETTABLE = (SessionStatus.ACTIVE, SessionStatus.PAUSED)
 
 
 def counts(s: Session, session_id: int) -> dict[str, int]:
@@ -31,13 +41,13 @@ def counts(s: Session, session_id: int) -> dict[str, int]:
     row = s.execute(
         select(
             func.count(Photo.id),
-            func.sum(case((Photo.status.in_(PROCESSED), 1), else_=0)),
-            func.sum(case((Photo.status == "failed", 1), else_=0)),
+            func.sum(case((Photo.status.in_(PROCESSED_PHOTO), 1), else_=0)),
+            func.sum(case((Photo.status == PhotoStatus.FAILED, 1), else_=0)),
             func.sum(case((Photo.decision.is_not(None), 1), else_=0)),
-            func.sum(case((Photo.decision == "approved", 1), else_=0)),
-            func.sum(case((Photo.decision == "rejected", 1), else_=0)),
-            func.sum(case(((Photo.status == "developed") & Photo.decision.is_(None), 1),
-                          else_=0)),
+            func.sum(case((Photo.decision == Decision.APPROVED, 1), else_=0)),
+            func.sum(case((Photo.decision == Decision.REJECTED, 1), else_=0)),
+            func.sum(case(((Photo.status == PhotoStatus.DEVELOPED) & Photo.decision.is_(None),
+                           1), else_=0)),
         ).where(Photo.session_id == session_id)
     ).one()
     total, processed, failed, decided, approved, rejected, awaiting = (int(v or 0) for v in row)
@@ -52,26 +62,13 @@ def phase(status: str, c: dict[str, int]) -> str:
     completed | paused | processing (photos still developing) | awaiting_approval
     (developed photos wait for a decision) | active (nothing to do right now).
     """
-    if status in ("completed", "paused"):
-        return status
+    if status in (SessionStatus.COMPLETED, SessionStatus.PAUSED):
+        return SessionPhase(status)
     if c["processed_photos"] < c["total_photos"]:
-        return "processing"
+        return SessionPhase.PROCESSING
     if c["decided_photos"] < c["total_photos"]:
-        return "awaiting_approval"
-    return "active"
-
-
-def to_json(session: PhotoSession, c: dict[str, int]) -> dict:
-    total = c["total_photos"]
-    return {
-        "id": session.id, "name": session.name, "import_folder": session.import_folder,
-        "status": session.status, "phase": phase(session.status, c),
-        "created_at": iso(session.created_at),
-        "updated_at": iso(session.updated_at), "completed_at": iso(session.completed_at),
-        **c,
-        "progress_percent": round(c["processed_photos"] / total * 100, 2) if total else 0.0,
-        "approval_rate": round(c["approved_photos"] / total * 100, 2) if total else 0.0,
-    }
+        return SessionPhase.AWAITING_APPROVAL
+    return SessionPhase.ACTIVE
 
 
 def emit_updated(p: "Pipeline", session_id: int) -> None:
@@ -95,8 +92,8 @@ def check_completed(p: "Pipeline", session_id: int) -> bool:
             return False
         claimed = s.execute(
             update(PhotoSession)
-            .where(PhotoSession.id == session_id, PhotoSession.status != "completed")
-            .values(status="completed", completed_at=utcnow(), updated_at=utcnow())
+            .where(PhotoSession.id == session_id, PhotoSession.status != SessionStatus.COMPLETED)
+            .values(status=SessionStatus.COMPLETED, completed_at=utcnow(), updated_at=utcnow())
         ).rowcount
         name = s.scalar(select(PhotoSession.name).where(PhotoSession.id == session_id))
     if claimed != 1:
@@ -113,8 +110,9 @@ def check_completed(p: "Pipeline", session_id: int) -> bool:
 def reopen(s: Session, session_id: int) -> bool:
     """A completed session that receives a new photo is active again (True if it was)."""
     return s.execute(update(PhotoSession)
-                     .where(PhotoSession.id == session_id, PhotoSession.status == "completed")
-                     .values(status="active", completed_at=None, updated_at=utcnow())
+                     .where(PhotoSession.id == session_id,
+                            PhotoSession.status == SessionStatus.COMPLETED)
+                     .values(status=SessionStatus.ACTIVE, completed_at=None, updated_at=utcnow())
                      ).rowcount == 1
 
 
@@ -132,3 +130,85 @@ def ensure_inbox(p: "Pipeline") -> int:
         s.flush()
         log.info("created the %s session (id %d)", INBOX_NAME, inbox.id)
         return inbox.id
+
+
+def get(s: Session, session_id: int) -> PhotoSession:
+    session = s.get(PhotoSession, session_id)
+    if session is None:
+        raise PipelineError(404, "session_not_found", f"no session {session_id}")
+    return session
+
+
+def find(s: Session, status: Optional[str] = None) -> list[PhotoSession]:
+    q = select(PhotoSession).order_by(PhotoSession.id)
+    if status:
+        q = q.where(PhotoSession.status == status)
+    return list(s.scalars(q))
+
+
+def resolve_folder(raw: str) -> str:
+    """The real path of an existing folder a client named (400 ``invalid_folder``)."""
+    real = os.path.realpath(os.path.expanduser(raw))
+    if not os.path.isdir(real):
+        raise PipelineError(400, "invalid_folder", f"import_folder is not a folder: {raw}")
+    return real
+
+
+def _clean_name(name: str) -> str:
+    name = name.strip()
+    if not name:
+        raise PipelineError(400, "invalid_field", "'name' must not be empty")
+    return name
+
+
+def _duplicate(name: str) -> PipelineError:
+    return PipelineError(409, "duplicate_name", f"a session named '{name}' already exists")
+
+
+def create(p: "Pipeline", name: str, import_folder: str) -> int:
+    """A new active session over an existing folder; ``session_created``; its id."""
+    name = _clean_name(name)
+    folder = resolve_folder(import_folder)
+    try:
+        with p.db.write() as s:
+            if s.scalar(select(PhotoSession.id).where(PhotoSession.name == name)) is not None:
+                raise _duplicate(name)
+            session = PhotoSession(name=name, import_folder=folder)
+            s.add(session)
+            s.flush()
+            session_id = session.id
+    except IntegrityError:
+        raise _duplicate(name) from None
+    log.info("session %d '%s' created over %s", session_id, name, folder)
+    broadcast_session_created(session_id=session_id, session_name=name, import_folder=folder)
+    p.hotfolder_changed()
+    return session_id
+
+
+def update_session(p: "Pipeline", session_id: int, name: Optional[str] = None,
+                   import_folder: Optional[str] = None, status: Optional[str] = None) -> None:
+    """Rename, move or pause/resume a session (the Inbox keeps its name; a completed
+    session keeps its status); ``session_updated``."""
+    if status is not None and status not in SETTABLE:
+        raise PipelineError(400, "invalid_field", "'status' must be 'active' or 'paused'")
+    try:
+        with p.db.write() as s:
+            session = get(s, session_id)
+            if name is not None:
+                name = _clean_name(name)
+                if session.id == p.inbox_id and name != session.name:
+                    raise PipelineError(409, "inbox_fixed", "the Inbox session cannot be renamed")
+                clash = s.scalar(select(PhotoSession.id).where(PhotoSession.name == name,
+                                                               PhotoSession.id != session_id))
+                if clash is not None:
+                    raise _duplicate(name)
+                session.name = name
+            if import_folder is not None:
+                session.import_folder = resolve_folder(import_folder)
+            if status is not None and session.status != SessionStatus.COMPLETED:
+                session.status = status
+            session.updated_at = utcnow()
+    except IntegrityError:
+        raise _duplicate(name) from None
+    emit_updated(p, session_id)
+    p.hotfolder_changed()

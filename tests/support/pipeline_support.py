@@ -80,3 +80,15 @@ def error(response, status: int, code: Optional[str] = None) -> dict:
 
 def pipeline_of(server):
     return server.app.extensions["darkroom_pipeline"]
+
+
+def create_session(server, name: str, folder) -> int:
+    body = ok(server.post("/api/sessions", {"name": name, "import_folder": str(folder)}), 201)
+    return body["session"]["id"]
+
+
+def wait_developed(server, photo_id: int, timeout: float = 15) -> dict:
+    """The photo once its develop job has ended (developed or failed)."""
+    server.wait_for(lambda: server.get(f"/api/photos/{photo_id}").json()["photo"]["status"]
+                    in ("developed", "failed"), timeout=timeout, what="develop")
+    return server.get(f"/api/photos/{photo_id}").json()["photo"]

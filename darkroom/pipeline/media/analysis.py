@@ -22,7 +22,8 @@ from typing import Any, Optional
 
 import numpy as np
 
-ANALYSIS_EDGE = 512
+from darkroom.pipeline.media.sizes import ANALYSIS_EDGE
+
 WEIGHTS = {"sharpness": 0.35, "exposure": 0.25, "contrast": 0.15, "noise": 0.10,
            "colour": 0.10, "iso": 0.05}
 

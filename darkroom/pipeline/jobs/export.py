@@ -1,10 +1,10 @@
 """Exporting approved photos: one ``export`` job per photo, run by the worker pool.
 
-The export re-renders the original at full quality with the photo's preset,
-resizes it to ``long_edge`` and writes JPEG, PNG or TIFF into a folder inside
-one of ``config.export_dirs`` (anything else is refused with 403). Files are
-created with O_EXCL: an existing file is never overwritten; the name gets a
-``_1``, ``_2``... suffix instead.
+The export re-renders the original at full quality with the photo's preset
+(the render path develop uses), resizes it to ``long_edge`` and writes JPEG,
+PNG or TIFF into a folder inside one of ``config.export_dirs`` (anything else
+is refused with 403). Files are created with O_EXCL: an existing file is
+never overwritten; the name gets a ``_1``, ``_2``... suffix instead.
 """
 
 from __future__ import annotations
@@ -16,27 +16,26 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from darkroom.db import Export, Photo, utcnow
-from darkroom.pipeline import imaging, jobs, render
+from darkroom.db import Export, Job, Photo, utcnow
+from darkroom.pipeline.errors import PipelineError
+from darkroom.pipeline.jobs import lifecycle
+from darkroom.pipeline.jobs.rendering import WRITING_AT, render_original
+from darkroom.pipeline.jobs.workers import JobCancelled, JobContext, JobError, JobInterrupted
+from darkroom.pipeline.media import encode
+from darkroom.pipeline.reporter import describe
+from darkroom.pipeline.status import Decision, ExportStatus, JobKind
 from websocket_events import broadcast_export_completed, broadcast_export_failed, broadcast_export_started
 
 if TYPE_CHECKING:
     from darkroom.pipeline import Pipeline
-    from darkroom.pipeline.jobs import JobContext
 
 log = logging.getLogger("darkroom.export")
 
-FORMATS = {"jpeg": "jpg", "jpg": "jpg", "png": "png", "tiff": "tif", "tif": "tif"}
-DEFAULT_QUALITY = 92
-MAX_LONG_EDGE = 20000
+FORMATS = encode.OUTPUTS
+MAX_PATH = 4096
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-class ExportRefused(Exception):
-    def __init__(self, status: int, code: str, message: str, **extra):
-        super().__init__(message)
-        self.status, self.code, self.message, self.extra = status, code, message, extra
 
 
 def export_roots(p: "Pipeline") -> list[Path]:
@@ -47,27 +46,36 @@ def resolve_destination(p: "Pipeline", destination: Optional[str]) -> Path:
     """The real folder to export into; relative paths are inside the first export folder."""
     roots = export_roots(p)
     if not roots:
-        raise ExportRefused(403, "forbidden", "no export folders are configured")
+        raise PipelineError(403, "forbidden", "no export folders are configured")
     if destination is None or destination == "":
         target = roots[0]
     else:
-        if len(destination) > 4096 or "\x00" in destination:
-            raise ExportRefused(400, "invalid_destination", "destination is not a valid path")
+        if len(destination) > MAX_PATH or "\x00" in destination:
+            raise PipelineError(400, "invalid_destination", "destination is not a valid path")
         expanded = os.path.expanduser(destination)
         target = Path(os.path.realpath(expanded if os.path.isabs(expanded)
                                        else roots[0] / expanded))
     if not any(target == root or root in target.parents for root in roots):
-        raise ExportRefused(403, "destination_forbidden",
+        raise PipelineError(403, "destination_forbidden",
                             f"destination {destination} is outside the export folders")
     try:
         target.mkdir(parents=True, exist_ok=True)
     except OSError:
-        raise ExportRefused(400, "invalid_destination",
+        raise PipelineError(400, "invalid_destination",
                             f"cannot create destination {destination}") from None
     if not target.is_dir():
-        raise ExportRefused(400, "invalid_destination",
+        raise PipelineError(400, "invalid_destination",
                             f"destination {destination} is not a folder")
     return target
+
+
+def approved_in_session(s: Session, session_id: int) -> list[int]:
+    """The approved photos of a session (409 ``nothing_to_export`` when there are none)."""
+    photo_ids = list(s.scalars(select(Photo.id).where(
+        Photo.session_id == session_id, Photo.decision == Decision.APPROVED).order_by(Photo.id)))
+    if not photo_ids:
+        raise PipelineError(409, "nothing_to_export", f"session {session_id} has no approved photos")
+    return photo_ids
 
 
 def create(p: "Pipeline", photo_ids: list[int], destination: Path, fmt: str, quality: int,
@@ -77,14 +85,13 @@ def create(p: "Pipeline", photo_ids: list[int], destination: Path, fmt: str, qua
         photos = {ph.id: ph for ph in s.scalars(select(Photo).where(Photo.id.in_(photo_ids)))}
     missing = [i for i in photo_ids if i not in photos]
     if missing:
-        raise ExportRefused(404, "photo_not_found", f"no photo(s) {missing}", photo_ids=missing)
-    unapproved = [i for i in photo_ids if photos[i].decision != "approved"]
+        raise PipelineError(404, "photo_not_found", f"no photo(s) {missing}", photo_ids=missing)
+    unapproved = [i for i in photo_ids if photos[i].decision != Decision.APPROVED]
     if unapproved:
-        raise ExportRefused(409, "not_approved", f"photo(s) {unapproved} are not approved",
+        raise PipelineError(409, "not_approved", f"photo(s) {unapproved} are not approved",
                             photo_ids=unapproved)
     created = []
     for photo_id in photo_ids:
-        photo = photos[photo_id]
         with p.db.write() as s:
             row = Export(photo_id=photo_id, destination=str(destination), format=fmt,
                          quality=quality, long_edge=long_edge)
@@ -93,20 +100,29 @@ def create(p: "Pipeline", photo_ids: list[int], destination: Path, fmt: str, qua
             export_id = row.id
         params = {"export_id": export_id, "destination": str(destination), "format": fmt,
                   "quality": quality, "long_edge": long_edge}
-        job = jobs.create(p, photo_id, priority, photo.preset, kind="export", params=params)
+        job = lifecycle.create(p, photo_id, priority, photos[photo_id].preset,
+                               kind=JobKind.EXPORT, params=params)
         with p.db.write() as s:
             s.get(Export, export_id).job_id = job.id
         created.append({"photo_id": photo_id, "export_id": export_id, "job_id": job.id})
     return created
 
 
-def cancelled_before_start(p: "Pipeline", job_id: int) -> None:
+def find(s: Session, photo_id: Optional[int] = None, limit: int = 500) -> list[Export]:
+    """Exports, newest first."""
+    q = select(Export)
+    if photo_id is not None:
+        q = q.where(Export.photo_id == photo_id)
+    return list(s.scalars(q.order_by(Export.id.desc()).limit(limit)))
+
+
+def cancelled_before_start(p: "Pipeline", job: Job) -> None:
     """An export job cancelled while pending: its export failed without starting."""
     with p.db.write() as s:
-        row = s.scalar(select(Export).where(Export.job_id == job_id))
+        row = s.scalar(select(Export).where(Export.job_id == job.id))
         if row is None:
             return
-        row.status, row.error, row.finished_at = "failed", "export cancelled", utcnow()
+        row.status, row.error, row.finished_at = ExportStatus.FAILED, "export cancelled", utcnow()
         photo_id, export_id = row.photo_id, row.id
         preset = s.get(Photo, photo_id).preset or ""
     broadcast_export_failed(photo_id=photo_id, preset_name=preset,
@@ -125,10 +141,10 @@ def _exclusive_write(folder: Path, stem: str, ext: str, data: bytes) -> Path:
         with os.fdopen(fd, "wb") as fp:
             fp.write(data)
         return path
-    raise jobs.JobError(f"too many files named {stem}.{ext} in the destination")
+    raise JobError(f"too many files named {stem}.{ext} in the destination")
 
 
-def run(ctx: "JobContext") -> dict:
+def run(ctx: JobContext) -> dict:
     """The export job: render, encode, write; export_* events around it."""
     p = ctx.pool.p
     params = ctx.params
@@ -136,22 +152,21 @@ def run(ctx: "JobContext") -> dict:
     broadcast_export_started(photo_id=ctx.photo_id, preset_name=ctx.preset,
                              destination=params["destination"], export_id=export_id)
     try:
-        result = _render_and_write(ctx, p, params)
-    except jobs.JobInterrupted:
+        result = _render_and_write(ctx, params)
+    except JobInterrupted:
         raise  # back to pending; it runs again after the restart
     except Exception as exc:
-        message = "export cancelled" if isinstance(exc, jobs.JobCancelled) else \
-            jobs.describe(exc)
+        message = "export cancelled" if isinstance(exc, JobCancelled) else describe(exc)
         with p.db.write() as s:
             row = s.get(Export, export_id)
-            row.status, row.error, row.finished_at = "failed", message, utcnow()
+            row.status, row.error, row.finished_at = ExportStatus.FAILED, message, utcnow()
         broadcast_export_failed(photo_id=ctx.photo_id, preset_name=ctx.preset,
                                 error_message=message, export_id=export_id)
         raise
     with p.db.write() as s:
         row = s.get(Export, export_id)
-        row.status, row.output_path, row.file_size = ("completed", result["output_path"],
-                                                      result["file_size"])
+        row.status, row.output_path, row.file_size = (ExportStatus.COMPLETED,
+                                                      result["output_path"], result["file_size"])
         row.finished_at = utcnow()
     broadcast_export_completed(photo_id=ctx.photo_id, preset_name=ctx.preset,
                                output_path=result["output_path"],
@@ -159,31 +174,18 @@ def run(ctx: "JobContext") -> dict:
     return result
 
 
-def _render_and_write(ctx: "JobContext", p: "Pipeline", params: dict) -> dict:
-    with p.db.read() as s:
-        photo = s.get(Photo, ctx.photo_id)
-        source, name = photo.file_path, photo.file_name
-    preset = p.presets.get(ctx.preset)
-    if preset is None:
-        raise jobs.JobError(f"preset '{ctx.preset}' does not exist")
+def _render_and_write(ctx: JobContext, params: dict) -> dict:
     folder = Path(params["destination"])
     if not folder.is_dir():
-        raise jobs.JobError("the destination folder no longer exists")
-    ctx.progress("loading", 0, f"Reading {name}")
-    try:
-        rgb = imaging.load(source)
-    except imaging.ImageError as exc:
-        raise jobs.JobError(f"cannot read the original {name}: {exc}") from None
-    ctx.progress("applying_preset", 20, f"Applying {preset.name}")
-    renderer = render.Renderer(rgb, preset.adjustments)
-    out = renderer.run(lambda done, total: ctx.progress(
-        "rendering", 25 + 60 * done / total, f"Rendered {done} of {total} bands"))
+        raise JobError("the destination folder no longer exists")
+    rendered = render_original(ctx)
     fmt = params["format"]
-    ctx.progress("writing", 85, f"Encoding {fmt.upper()}")
-    data = imaging.encode(out, {"jpg": "jpeg", "png": "png", "tif": "tiff"}[FORMATS[fmt]],
-                          quality=params["quality"], max_edge=params.get("long_edge"))
-    stem = _SAFE.sub("_", Path(name).stem)[:120] or f"photo_{ctx.photo_id}"
-    path = _exclusive_write(folder, stem, FORMATS[fmt], data)
+    encoder, ext = FORMATS[fmt]
+    ctx.progress("writing", WRITING_AT, f"Encoding {fmt.upper()}")
+    data = encode.encode(rendered.rgb, encoder, quality=params["quality"],
+                         max_edge=params.get("long_edge"))
+    stem = _SAFE.sub("_", Path(rendered.file_name).stem)[:120] or f"photo_{ctx.photo_id}"
+    path = _exclusive_write(folder, stem, ext, data)
     size = path.stat().st_size
     ctx.progress("writing", 100, f"Wrote {path.name}")
     log.info("exported photo %d to %s (%d bytes)", ctx.photo_id, path, size)

@@ -1,11 +1,9 @@
 """The hot folder: files that appear in an active session's folder are imported by themselves.
 
-watchdog reports created/modified/moved files; each candidate is imported
-once it has stopped growing (same size and mtime for ``settle`` seconds), and
-at most once per (path, size, mtime): a photo copied in slowly, or touched
-again, is not imported twice (the content hash stops true duplicates anyway).
-Only direct children of the folder are watched, and only while the session
-is ``active``.
+watchdog reports created/modified/moved files; ``Arrivals`` decides when each
+is ready (it has stopped growing) and offers each (path, size, mtime) once;
+the import queue imports it. Only direct children of the folder are watched,
+and only while the session is ``active``.
 """
 
 from __future__ import annotations
@@ -13,7 +11,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
@@ -22,7 +19,10 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from darkroom.db import PhotoSession
-from darkroom.pipeline import imaging, jobs
+from darkroom.pipeline.intake.arrivals import Arrivals
+from darkroom.pipeline.media.formats import file_format
+from darkroom.pipeline.reporter import report_error
+from darkroom.pipeline.status import SessionStatus
 
 if TYPE_CHECKING:
     from darkroom.pipeline import Pipeline
@@ -45,12 +45,9 @@ class _Handler(FileSystemEventHandler):
 class HotFolder:
     def __init__(self, p: "Pipeline", settle: float = 1.0, poll: float = 0.25):
         self.p = p
-        self.settle = settle
+        self.arrivals = Arrivals(settle)
         self.poll = poll
         self._lock = threading.Lock()
-        # path -> (size, mtime, since): the last observed state and when it was first seen
-        self._candidates: dict[str, tuple[int, float, float]] = {}
-        self._done: set[tuple[str, int, float]] = set()
         self._folders: dict[str, int] = {}
         self._watches: dict[str, object] = {}
         self._observer: Optional[Observer] = None
@@ -84,17 +81,20 @@ class HotFolder:
             return dict(self._folders)
 
     def seen(self, path: str) -> None:
-        if imaging.file_format(path) is None or os.path.basename(path).startswith("."):
+        if file_format(path) is None or os.path.basename(path).startswith("."):
             return
+        if self._session_for(path) is not None:
+            self.arrivals.seen(path)
+
+    def _session_for(self, path: str) -> Optional[int]:
+        """The session whose watched folder holds ``path``, if any."""
         with self._lock:
-            if os.path.dirname(path) not in self._folders:
-                return
-            self._candidates.setdefault(path, (-1, -1.0, time.monotonic()))
+            return self._folders.get(os.path.dirname(path))
 
     def _sync_watches(self) -> None:
         with self.p.db.read() as s:
             rows = s.execute(select(PhotoSession.id, PhotoSession.import_folder)
-                             .where(PhotoSession.status == "active")
+                             .where(PhotoSession.status == SessionStatus.ACTIVE)
                              .order_by(PhotoSession.id)).all()
         wanted: dict[str, int] = {}
         for session_id, folder in rows:
@@ -118,32 +118,7 @@ class HotFolder:
                 if self._refresh.is_set():
                     self._refresh.clear()
                     self._sync_watches()
-                for path, session_id in self._settled():
+                for path, session_id in self.arrivals.settled(self._session_for):
                     self.p.imports.submit(Path(path), session_id)
             except Exception as exc:
-                jobs.report_error(exc, "hot folder")
-
-    def _settled(self) -> list[tuple[str, int]]:
-        """Candidates whose size and mtime have not changed for ``settle`` seconds."""
-        ready = []
-        now = time.monotonic()
-        with self._lock:
-            for path, (size, mtime, since) in list(self._candidates.items()):
-                try:
-                    st = os.stat(path)
-                except OSError:
-                    del self._candidates[path]
-                    continue
-                if (st.st_size, st.st_mtime) != (size, mtime):
-                    self._candidates[path] = (st.st_size, st.st_mtime, now)
-                    continue
-                if now - since < self.settle or st.st_size == 0:
-                    continue
-                del self._candidates[path]
-                key = (path, st.st_size, st.st_mtime)
-                session_id = self._folders.get(os.path.dirname(path))
-                if key in self._done or session_id is None:
-                    continue
-                self._done.add(key)
-                ready.append((path, session_id))
-        return ready
+                report_error(exc, "hot folder")

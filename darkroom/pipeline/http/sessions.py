@@ -1,0 +1,51 @@
+"""``/api/sessions``: create, list, read and change sessions."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify
+
+from darkroom.pipeline import pipeline
+from darkroom.pipeline import sessions as domain
+from darkroom.pipeline.http import params
+from darkroom.pipeline.http.serialise import session_json
+from darkroom.pipeline.status import SessionStatus
+
+bp = Blueprint("sessions", __name__)
+
+
+@bp.post("/api/sessions")
+def create_session():
+    data = params.body()
+    name = params.string(data, "name", required=True, max_length=domain.MAX_NAME)
+    folder = params.string(data, "import_folder", required=True)
+    p = pipeline()
+    session_id = domain.create(p, name, folder)
+    with p.db.read() as s:
+        body = session_json(s, domain.get(s, session_id))
+    return jsonify({"success": True, "session": body, "session_id": session_id}), 201
+
+
+@bp.get("/api/sessions")
+def list_sessions():
+    status = params.query_choice("status", list(SessionStatus))
+    with pipeline().db.read() as s:
+        out = [session_json(s, row) for row in domain.find(s, status)]
+    return jsonify({"success": True, "sessions": out, "count": len(out)})
+
+
+@bp.get("/api/sessions/<int:session_id>")
+def get_session(session_id: int):
+    with pipeline().db.read() as s:
+        return jsonify({"success": True, "session": session_json(s, domain.get(s, session_id))})
+
+
+@bp.patch("/api/sessions/<int:session_id>")
+def patch_session(session_id: int):
+    data = params.body()
+    name = params.string(data, "name", max_length=domain.MAX_NAME)
+    folder = params.string(data, "import_folder")
+    status = params.string(data, "status", max_length=20)
+    p = pipeline()
+    domain.update_session(p, session_id, name=name, import_folder=folder, status=status)
+    with p.db.read() as s:
+        return jsonify({"success": True, "session": session_json(s, domain.get(s, session_id))})

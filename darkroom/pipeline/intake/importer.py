@@ -1,0 +1,167 @@
+"""Importing photos: validate the file, hash it, read EXIF, make a thumbnail and a preview,
+store it, then analyse it, choose a preset and queue a develop job.
+
+``import_file`` runs in the caller's thread (the ``/import/file`` request, the
+background import queue, the hot folder) and raises ``PipelineError`` with
+the HTTP status the API returns: 404 no such file, 400 not a regular file,
+415 unsupported format, 409 duplicate content, 422 unreadable image.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import stat
+from pathlib import Path
+from typing import TYPE_CHECKING, Optional
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from darkroom.db import Photo, PhotoSession
+from darkroom.pipeline import selection, sessions
+from darkroom.pipeline.errors import PipelineError
+from darkroom.pipeline.jobs import lifecycle
+from darkroom.pipeline.media import analysis, decode, encode
+from darkroom.pipeline.media import exif as exif_reader
+from darkroom.pipeline.media.formats import SUPPORTED, file_format
+from darkroom.pipeline.media.sizes import (
+    PREVIEW_EDGE,
+    PREVIEW_QUALITY,
+    THUMBNAIL_EDGE,
+    THUMBNAIL_QUALITY,
+)
+from darkroom.pipeline.reporter import report_error
+from darkroom.pipeline.status import PhotoStatus
+from websocket_events import broadcast_photo_analyzed, broadcast_photo_imported, broadcast_photo_selected
+
+if TYPE_CHECKING:
+    from darkroom.pipeline import Pipeline
+
+log = logging.getLogger("darkroom.import")
+
+MAX_PATH = 4096
+
+
+def resolve_file(raw: str) -> Path:
+    """The real path of a regular file given by a client, or PipelineError."""
+    if not raw or len(raw) > MAX_PATH or "\x00" in raw:
+        raise PipelineError(400, "invalid_path", "file_path must be a path of 1-4096 characters")
+    path = os.path.realpath(os.path.expanduser(raw))
+    try:
+        st = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        raise PipelineError(404, "file_not_found", f"no such file: {raw}") from None
+    except OSError:
+        raise PipelineError(404, "file_not_found", f"cannot access file: {raw}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise PipelineError(400, "not_a_file", f"not a regular file: {raw}")
+    return Path(path)
+
+
+def content_hash(path: Path) -> tuple[str, int]:
+    """SHA-256 and size; opened without blocking and checked again, so a file swapped for a
+    FIFO after ``resolve_file`` cannot hang the import."""
+    h = hashlib.sha256()
+    size = 0
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise PipelineError(400, "not_a_file", f"not a regular file: {path.name}")
+    with os.fdopen(fd, "rb") as fp:
+        while chunk := fp.read(1 << 20):
+            h.update(chunk)
+            size += len(chunk)
+    return h.hexdigest(), size
+
+
+def import_file(p: "Pipeline", raw_path: str, session_id: Optional[int] = None) -> dict:
+    """Import one file into a session (the Inbox when ``session_id`` is None)."""
+    path = resolve_file(raw_path)
+    fmt = file_format(path)
+    if fmt is None:
+        raise PipelineError(415, "unsupported_format",
+                            f"unsupported file type '{path.suffix or path.name}'; supported: "
+                            + ", ".join(sorted(SUPPORTED)))
+    with p.db.read() as s:
+        if session_id is None:
+            session_id = p.inbox_id
+        if s.get(PhotoSession, session_id) is None:
+            raise PipelineError(404, "session_not_found", f"no session {session_id}")
+    try:
+        digest, size = content_hash(path)
+    except OSError:
+        raise PipelineError(404, "file_not_found", f"cannot read file: {raw_path}") from None
+    with p.db.read() as s:
+        existing = s.scalar(select(Photo.id).where(Photo.content_hash == digest))
+    if existing is not None:
+        raise PipelineError(409, "duplicate", "this photo was already imported",
+                            photo_id=existing)
+    try:
+        preview, (width, height) = decode.load_with_size(path, max_edge=PREVIEW_EDGE)
+    except decode.ImageError as exc:
+        raise PipelineError(422, "unreadable_image", f"cannot read image {path.name}: {exc}") \
+            from None
+    exif = exif_reader.read_exif(path)
+    thumb_path = p.cache_dir / f"{digest}_thumb.jpg"
+    preview_path = p.cache_dir / f"{digest}_preview.jpg"
+    encode.save_jpeg(preview, thumb_path, quality=THUMBNAIL_QUALITY, max_edge=THUMBNAIL_EDGE)
+    encode.save_jpeg(preview, preview_path, quality=PREVIEW_QUALITY)
+    try:
+        with p.db.write() as s:
+            photo = Photo(session_id=session_id, file_path=str(path), file_name=path.name[:255],
+                          content_hash=digest, file_size=size, format=fmt, width=width,
+                          height=height, exif=exif, thumbnail_path=str(thumb_path),
+                          preview_path=str(preview_path))
+            s.add(photo)
+            reopened = sessions.reopen(s, session_id)
+            s.flush()
+            photo_id = photo.id
+    except IntegrityError:
+        with p.db.read() as s:
+            existing = s.scalar(select(Photo.id).where(Photo.content_hash == digest))
+        raise PipelineError(409, "duplicate", "this photo was already imported",
+                            photo_id=existing) from None
+    log.info("imported %s as photo %d in session %d", path.name, photo_id, session_id)
+    if reopened:
+        p.hotfolder_changed()
+    thumbnail_url = f"/api/photos/{photo_id}/thumbnail"
+    broadcast_photo_imported(photo_id=photo_id, session_id=session_id, file_name=path.name,
+                             file_path=str(path), thumbnail_url=thumbnail_url)
+    sessions.emit_updated(p, session_id)
+    result = {"photo_id": photo_id, "file_name": path.name,
+              "session_id": session_id, "file_path": str(path), "file_size": size,
+              "format": fmt, "width": width, "height": height, "exif": exif,
+              "thumbnail_url": thumbnail_url}
+    try:
+        result.update(analyse_and_queue(p, photo_id, session_id, preview, exif))
+    except Exception as exc:
+        report_error(exc, "analysis", photo_id=photo_id)
+        with p.db.write() as s:
+            photo = s.get(Photo, photo_id)
+            photo.status, photo.error = PhotoStatus.FAILED, f"analysis failed: {type(exc).__name__}"
+        sessions.emit_updated(p, session_id)
+        result["status"] = PhotoStatus.FAILED
+    return result
+
+
+def analyse_and_queue(p: "Pipeline", photo_id: int, session_id: int, preview: np.ndarray,
+                      exif: dict) -> dict:
+    """Measure, score, tag, choose a preset and queue the automatic develop job."""
+    metrics = analysis.analyse(preview, exif)
+    score = metrics["ai_score"]
+    tag = selection.context_tag(metrics, exif)
+    preset = p.presets.for_tag(tag)
+    with p.db.write() as s:
+        photo = s.get(Photo, photo_id)
+        photo.analysis, photo.ai_score, photo.status = metrics, score, PhotoStatus.ANALYZED
+        photo.context_tag, photo.preset = tag, preset.name
+    broadcast_photo_analyzed(photo_id=photo_id, ai_score=score, analysis_results=metrics,
+                             session_id=session_id)
+    broadcast_photo_selected(photo_id=photo_id, context_tag=tag, selected_preset=preset.name,
+                             session_id=session_id)
+    job = lifecycle.create(p, photo_id, lifecycle.AUTO_PRIORITY, preset.name)
+    return {"status": PhotoStatus.QUEUED, "ai_score": score, "context_tag": tag,
+            "preset": preset.name, "job_id": job.id}

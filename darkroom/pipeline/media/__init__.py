@@ -1,0 +1,1 @@
+"""Pixels and files: formats, decoding, EXIF, encoding, analysis and rendering (no database)."""
