@@ -22,6 +22,9 @@ database of its own passes ``database_url=...`` to ``make_config``. In every
 other test ``database_url`` is None and the app keeps its default (SQLite in
 the data directory). Without a reachable PostgreSQL the ``[postgresql]``
 variants skip with the reason, and fail when ``CI`` is set.
+
+Under ``CI`` any skipped test fails the run: CI must run everything, so a skip
+there is a missing dependency or a test that lost its point.
 """
 
 from __future__ import annotations
@@ -91,6 +94,27 @@ def pytest_collection_modifyitems(config, items) -> None:
         if IN_CI:
             raise pytest.UsageError(message)
         warnings.warn(pytest.PytestWarning(message), stacklevel=1)
+
+
+_skipped: list[str] = []
+
+
+def pytest_runtest_logreport(report) -> None:
+    if report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        _skipped.append(f"{report.nodeid}: {reason}")
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    if IN_CI and _skipped and exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if IN_CI and _skipped:
+        terminalreporter.section("skipped under CI (this fails the run)", red=True)
+        for line in _skipped:
+            terminalreporter.line(line, red=True)
 
 
 @pytest.fixture(autouse=True)
