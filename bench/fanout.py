@@ -87,6 +87,7 @@ TARGETS = {
     "burst100_vs_socketio": 4.0,
     "burst100_vs_websockets": 1.5,
     "steady_us": 10.0,
+    "steady_vs_floor": 1.3,
     "idle_mb": 70.0,
 }
 
@@ -324,6 +325,7 @@ def measure_burst(spec: Spec, tmp: Path, clients: int, events: int) -> dict:
     span = res["last_receive"] - res["first_publish"] if res["delivered"] else 0
     return {
         "deliveries_per_s": res["delivered"] / span if span > 0 else 0.0,
+        "last_delivery_ms": span * 1000 if span > 0 else None,
         "server_us_per_delivery": cpu / res["delivered"] * 1e6 if res["delivered"] else None,
         "expected": clients * events,
         **res,
@@ -501,6 +503,8 @@ def metrics(r: dict) -> dict:
         "b10": (r.get("burst_small") or {}).get("deliveries_per_s"),
         "b100": (r.get("burst_large") or {}).get("deliveries_per_s"),
         "b100cpu": (r.get("burst_large") or {}).get("server_us_per_delivery"),
+        "b100done": (r.get("burst_large") or {}).get("last_delivery_ms"),
+        "b100p50": (r.get("burst_large") or {}).get("p50_ms"),
         "us": s.get("server_us_per_delivery"),
         "p50": s.get("p50_ms"),
         "p99": s.get("p99_ms"),
@@ -524,6 +528,7 @@ def report(results: dict, plan: Plan) -> str:
     (c1, e1), (c2, e2), (sc, sr, _) = plan.burst_small, plan.burst_large, plan.steady
     head = ["server", f"burst {c1}x{e1 // 1000}k deliv/s", f"burst {c2}x{e2 // 1000 or e2}"
             f"{'k' if e2 >= 1000 else ''} deliv/s", f"burst {c2}: us/deliv",
+            f"burst {c2}: last delivery ms", f"burst {c2}: p50 ms",
             f"{sc}x{sr}/s: us/deliv", "p50 ms", "p99 ms", f"{plan.idle_clients} idle: MB",
             "KB/conn", "threads", "event B"]
     rows = [head]
@@ -534,6 +539,7 @@ def report(results: dict, plan: Plan) -> str:
             fmt(m["b10"]) + flag(r.get("burst_small")),
             fmt(m["b100"]) + flag(r.get("burst_large")),
             fmt(m["b100cpu"], ".1f"),
+            fmt(m["b100done"], ",.0f"), fmt(m["b100p50"], ".1f"),
             fmt(m["us"], ".1f") + flag(r.get("steady")),
             fmt(m["p50"], ".2f"), fmt(m["p99"], ".2f"),
             fmt(m["mb"], ".1f") + flag(r.get("idle")), fmt(m["kb"], ".0f"), fmt(m["thr"], ",d"),
@@ -545,8 +551,8 @@ def report(results: dict, plan: Plan) -> str:
 
     refs = [n for n in ("socketio", "websockets") if n in results]
     if refs:
-        keys = ["b10", "b100", "b100cpu", "us", "p50", "p99", "mb"]
-        rrows = [["server vs " + " / ".join(SPECS[n].name for n in refs)] + head[1:8]]
+        keys = ["b10", "b100", "b100cpu", "b100done", "b100p50", "us", "p50", "p99", "mb"]
+        rrows = [["server vs " + " / ".join(SPECS[n].name for n in refs)] + head[1:10]]
         for name, r in results.items():
             m = metrics(r)
             cells = [SPECS[name].label]
@@ -574,9 +580,16 @@ def report(results: dict, plan: Plan) -> str:
         floor = metrics(results["floor"])["us"] if "floor" in results else None
         if floor is not None:
             checks[2] = (checks[2][0] + f" (floor on this machine: {floor:.1f} us)",) + checks[2][1:]
+            checks.append((f"server CPU at {sc} clients x {sr} ev/s <= {TARGETS['steady_vs_floor']:.1f}x "
+                           "the floor's in this run", m["us"] / floor if m["us"] else None,
+                           TARGETS["steady_vs_floor"], "x", False))
+        if "websockets" in results:
+            theirs = metrics(results["websockets"])["p99"]
+            checks.append((f"steady p99 no worse than websockets' ({fmt(theirs, '.2f')} ms)",
+                           m["p99"], theirs, " ms", False))
         out += ["", "Targets (Darkroom):"]
         for text, value, target, unit, higher in checks:
-            if value is None:
+            if value is None or target is None:
                 verdict = "not measured"
             else:
                 ok = value >= target if higher else value <= target
