@@ -19,7 +19,7 @@ from flask_sock import Sock
 
 import websocket_events
 from darkroom.realtime import protocol
-from darkroom.realtime.hub import Client, Hub
+from darkroom.realtime.hub import Client, Hub, Receipt
 from darkroom.realtime.protocol import ProtocolError, reply, utc_timestamp
 from darkroom.realtime.transport import TransportClosed
 from darkroom.realtime.transports import websocket
@@ -35,6 +35,7 @@ _SERVER_TYPES = frozenset({"connection_established", "registration_confirmed",
 api = Blueprint("websocket_api", __name__, url_prefix="/websocket")
 history = Blueprint("event_history", __name__, url_prefix="/api")
 MAX_PAGE = 1000
+STORE_TIMEOUT = 10.0  # seconds a broadcast waits for the log commit before 503
 
 
 def _hub() -> Hub:
@@ -185,8 +186,16 @@ def broadcast():
         raise ApiError(400, "unknown_channel",
                        f"unknown channel; known: {', '.join(websocket_events.CHANNELS)}")
     hub = _hub()
-    hub.publish(name, channel, payload, source="external")
-    return jsonify({"success": True, "type": name, "channel": channel,
+    if not hub.running:
+        raise ApiError(503, "shutting_down", "the server is shutting down or restarting")
+    receipt = Receipt()
+    hub.publish(name, channel, payload, source="external", receipt=receipt)
+    if not receipt.wait(STORE_TIMEOUT):
+        raise ApiError(503, "not_stored", "the event log did not take the event in time")
+    if not receipt.stored:
+        raise ApiError(503, "not_stored", "the event could not be stored in the event log",
+                       seq=receipt.seq)
+    return jsonify({"success": True, "type": name, "channel": channel, "seq": receipt.seq,
                     "subscribers": sum(1 for c in hub.clients() if channel in c.channels)})
 
 

@@ -126,6 +126,29 @@ class Client:
         }
 
 
+class Receipt:
+    """What became of one published event: filled in by the dispatcher after the log commit.
+
+    Many callers waiting at once share one commit (the dispatcher logs a batch
+    at a time), so acknowledging only stored events costs no extra writes.
+    """
+
+    __slots__ = ("seq", "stored", "_done")
+
+    def __init__(self):
+        self.seq: Optional[int] = None
+        self.stored = False
+        self._done = threading.Event()
+
+    def wait(self, timeout: float) -> bool:
+        """True once the event was handled (stored, or refused: see ``stored``)."""
+        return self._done.wait(timeout)
+
+    def _settle(self, seq: Optional[int], stored: bool) -> None:
+        self.seq, self.stored = seq, stored
+        self._done.set()
+
+
 @dataclass(frozen=True)
 class _Subscribe:
     client: Client
@@ -195,6 +218,7 @@ class Hub:
         self._queue.put(_STOP)
         if self._dispatcher:
             self._dispatcher.join(timeout=2)
+        self._refuse_unsent()
         self.log.close()
         if self._replays:
             self._replays.shutdown(wait=False, cancel_futures=True)
@@ -205,6 +229,16 @@ class Hub:
             time.sleep(0.02)
         self.flusher.stop()
         log.info("hub stopped", extra={"seq": self._seq, "delivered": self.delivered})
+
+    def _refuse_unsent(self) -> None:
+        """Events that raced the stop were never logged: tell whoever waits for them."""
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if isinstance(item, tuple) and item[5] is not None:
+                item[5]._settle(None, False)
 
     # --- publishing --------------------------------------------------------------
 
@@ -217,10 +251,16 @@ class Hub:
         """The ``seq`` of the newest event published so far."""
         return self._seq
 
-    def publish(self, name: str, channel: str, payload: dict,
-                source: Optional[str] = None) -> None:
-        """Queue an event for every subscriber of ``channel``. Never blocks."""
-        self._queue.put((name, channel, utc_timestamp(), payload, source))
+    def publish(self, name: str, channel: str, payload: dict, source: Optional[str] = None,
+                receipt: Optional[Receipt] = None) -> None:
+        """Queue an event for every subscriber of ``channel``. Never blocks.
+
+        An event with a ``source`` (``"external"``: posted by a client) is
+        delivered and logged but never coalesced, never state and never ends
+        state: only the pipeline speaks for the pipeline. ``receipt`` learns
+        its ``seq`` once it is in the log.
+        """
+        self._queue.put((name, channel, utc_timestamp(), payload, source, receipt))
 
     def subscribe(self, client: Client, channels, since: Optional[dict] = None,
                   snapshot: bool = False) -> None:
@@ -274,7 +314,7 @@ class Hub:
 
     def _offer(self, item, now: float) -> list:
         etype = self._events.get(item[0])
-        if etype is None:
+        if etype is None or item[4] is not None:
             return [item]
         payload = item[3]
         phase = payload.get(etype.phase) if etype.phase else None
@@ -291,9 +331,10 @@ class Hub:
             return
         rows: list[LogRow] = []
         out: list[tuple[str, Optional[EventRule], dict, bytes]] = []
+        receipts: list[tuple[Receipt, int]] = []
         wall = time.time()
         seq = self._seq
-        for name, channel, timestamp, payload, source in items:
+        for name, channel, timestamp, payload, source, receipt in items:
             message = {"type": name, "timestamp": timestamp, "channel": channel, "seq": seq + 1}
             message.update(payload)
             if source:
@@ -302,20 +343,28 @@ class Hub:
                 data = _encode(message)
             except Exception:  # one bad event must not take its batch with it
                 log.exception("event could not be encoded; dropped", extra={"type": name})
+                if receipt is not None:
+                    receipt._settle(None, False)
                 continue
             seq += 1
             rows.append(LogRow(seq, channel, name, wall, data.decode()))
-            out.append((channel, self._events.get(name), payload, data))
+            out.append((channel, None if source else self._events.get(name), payload, data))
+            if receipt is not None:
+                receipts.append((receipt, seq))
         if not rows:
             return
+        stored = True
         try:
             self.log.append(rows)
         except Exception:
+            stored = False
             self.log_failures += 1
             self._unlogged_until = seq  # no resume may cross this hole
             log.exception("event log append failed; events delivered live only",
                           extra={"first_seq": rows[0].seq, "count": len(rows)})
         self._seq = seq
+        for receipt, event_seq in receipts:
+            receipt._settle(event_seq, stored)
         keyed = []
         for (channel, etype, payload, data), row in zip(out, rows, strict=True):
             self.published[channel] += 1
