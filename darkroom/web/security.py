@@ -49,7 +49,7 @@ def split_host(value: str) -> Optional[tuple[str, Optional[int]]]:
         return None
     port = None
     if port_text is not None:
-        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        if not (port_text.isascii() and port_text.isdigit()) or not 0 < int(port_text) < 65536:
             return None
         port = int(port_text)
     return host.lower(), port

@@ -70,13 +70,6 @@ def test_split_host_refuses(value):
     assert split_host(value) is None
 
 
-NON_ASCII_DIGITS = pytest.mark.xfail(strict=True, reason=(
-    "split_host checks the port with str.isdigit(), which is true for '²' and '８': "
-    "a Latin-1 superscript in Host raises ValueError (HTTP 500), a full-width port is taken "
-    "as ASCII; the fix is port_text.isascii() and port_text.isdigit(), then remove this xfail"))
-
-
-@NON_ASCII_DIGITS
 @pytest.mark.parametrize("value", ["host:８０", "host:5100\u00b2", "host:\u00b9"])
 def test_split_host_refuses_ports_that_are_not_ascii_digits(value):
     assert split_host(value) is None
