@@ -20,7 +20,9 @@ def _default_data_dir() -> Path:
 
 
 def _default_pictures_dir() -> Path:
-    return Path.home() / "Pictures"
+    from platformdirs import user_pictures_path
+
+    return user_pictures_path()
 
 
 def _csv(value: str) -> list[str]:
@@ -37,6 +39,10 @@ class Config:
     # "gunicorn" (default on POSIX) or "werkzeug" (the fallback on Windows).
     server: str = "werkzeug" if sys.platform == "win32" else "gunicorn"
     log_level: str = "info"
+    # LAN mode: bind beyond loopback, and every request needs the install's token.
+    lan: bool = False
+    # Verbose logs and Flask's debug flag (never the interactive debugger); refused with lan.
+    debug: bool = False
 
     # --- hub ---------------------------------------------------------------
     ping_interval: float = 15.0
@@ -45,6 +51,15 @@ class Config:
     stall_timeout: float = 10.0
     max_clients: int = 1000
     close_linger: float = 2.0
+    # Inbound limits: messages per second per client (token bucket) and its burst,
+    # channels one subscribe may name.
+    inbound_rate: float = 50.0
+    inbound_burst: int = 100
+    max_subscribe_channels: int = 32
+    # HTTP: largest request body, deepest JSON nesting, seconds to send the request headers.
+    max_body_size: int = 1024 * 1024
+    max_json_depth: int = 64
+    header_timeout: float = 10.0
     allowed_origins: list[str] = field(default_factory=list)
     allowed_hosts: list[str] = field(default_factory=list)
     # State events (progress, counts) per key reach clients at most once per interval.
@@ -55,6 +70,11 @@ class Config:
 
     # --- pipeline ----------------------------------------------------------
     database_url: str = ""
+    # Folders imports may come from (files, session folders, hot folders); default
+    # the user's Pictures folder and <data_dir>/inbox. DARKROOM_IMPORT_ROOTS is a
+    # path-separator list (":" on POSIX, ";" on Windows).
+    import_roots: list[str] = field(default_factory=list)
+    max_import_size: int = 2 * 1024**3
     workers: int = field(default_factory=lambda: os.cpu_count() or 2)
     export_dirs: list[str] = field(default_factory=list)
     preset_dirs: list[str] = field(default_factory=list)
@@ -71,6 +91,8 @@ class Config:
             self.database_url = f"sqlite:///{self.data_dir / 'darkroom.db'}"
         if not self.export_dirs:
             self.export_dirs = [str(self.data_dir / "exports"), str(_default_pictures_dir())]
+        if not self.import_roots:
+            self.import_roots = [str(_default_pictures_dir()), str(self.data_dir / "inbox")]
 
     @property
     def loopback_only(self) -> bool:
@@ -84,7 +106,7 @@ class Config:
         for f in fields(cls):
             raw = env.get(f"DARKROOM_{f.name.upper()}")
             if raw is not None and raw != "":
-                values[f.name] = _convert(f.type, raw)
+                values[f.name] = _convert(f.type, raw, f.name)
         if "database_url" not in values and env.get("DATABASE_URL"):
             values["database_url"] = env["DATABASE_URL"]
         if argv is not None:
@@ -98,8 +120,14 @@ class Config:
         return cls(**values)
 
 
-def _convert(type_name, raw: str):
+# Lists of paths are separated like PATH; other lists by commas.
+_PATH_LISTS = frozenset({"import_roots"})
+
+
+def _convert(type_name, raw: str, name: str = ""):
     type_name = str(type_name)
+    if name in _PATH_LISTS:
+        return [part for part in raw.split(os.pathsep) if part.strip()]
     if "list" in type_name:
         return _csv(raw)
     if "bool" in type_name:
@@ -131,4 +159,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--allowed-host", dest="allowed_hosts", action="append",
                    help="extra Host name the server answers to (repeatable)")
     p.add_argument("--log-level", choices=("debug", "info", "warning", "error"))
+    p.add_argument("--lan", action="store_true", default=None,
+                   help="serve the studio LAN: bind beyond loopback, every request needs the token")
+    p.add_argument("--debug", action="store_true", default=None,
+                   help="verbose logs (refused with --lan)")
+    p.add_argument("--import-root", dest="import_roots", action="append",
+                   help="folder imports may come from (repeatable; default Pictures and the inbox)")
     return p

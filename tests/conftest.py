@@ -148,6 +148,8 @@ def make_config(tmp_path, database_url) -> Callable[..., Config]:
         overrides.setdefault("workers", 2)
         overrides.setdefault("hot_folder", False)
         overrides.setdefault("export_dirs", [str(tmp_path / "exports")])
+        # Tests make their photos under tmp_path: that is the import root.
+        overrides.setdefault("import_roots", [str(tmp_path)])
         if database_url:
             overrides.setdefault("database_url", database_url)
         return Config(**overrides)
@@ -187,7 +189,8 @@ def start_app(tmp_path, database_url) -> Iterator[Callable[..., AppProcess]]:
         port = port or free_port()
         data_dir = data_dir or tmp_path / "data"
         full_env = {**base_env, "DARKROOM_WORKERS": "2", "DARKROOM_HOT_FOLDER": "0",
-                    "DARKROOM_EXPORT_DIRS": str(tmp_path / "exports"), **(env or {})}
+                    "DARKROOM_EXPORT_DIRS": str(tmp_path / "exports"),
+                    "DARKROOM_IMPORT_ROOTS": str(tmp_path), **(env or {})}
         proc = AppProcess(["--port", str(port), "--data-dir", str(data_dir), *args],
                           full_env, port, tmp_path / f"app-{len(procs)}.log")
         procs.append(proc)
