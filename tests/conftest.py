@@ -10,8 +10,11 @@ the tests that exercise the database run once on each, in the same pytest run:
   ``@pytest.mark.databases``;
 - list its node id, module or directory in ``DATABASE_TESTS`` below (for files
   whose owner has not marked them yet);
-- take the ``database_url`` fixture as an argument (for tests that open a
-  ``Database`` themselves).
+- take the ``database_url`` fixture as an argument of the test function itself
+  (for tests that open a ``Database`` themselves; a fixture that needs it must
+  serve a marked test, since ``database_url`` is None elsewhere).
+
+Run one variant with ``-k sqlite`` or ``-k postgresql``.
 
 On both variants ``database_url`` is a fresh, empty database of the test's
 own: a SQLite file in ``tmp_path``, or ``darkroom_test_<random>`` created on
