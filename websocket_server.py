@@ -19,8 +19,9 @@ from flask_sock import Sock
 
 import websocket_events
 from darkroom.realtime import protocol
-from darkroom.realtime.hub import Client, Hub, Receipt
+from darkroom.realtime.hub import CLOSE_POLICY, CLOSE_TOO_BIG, Client, Hub, Receipt
 from darkroom.realtime.protocol import ProtocolError, reply, utc_timestamp
+from darkroom.realtime.ratelimit import TokenBucket
 from darkroom.realtime.transport import TransportClosed
 from darkroom.realtime.transports import websocket
 from darkroom.web.errors import ApiError, json_body
@@ -76,6 +77,7 @@ def _prepare_upgrade():
     if not hub.running:
         raise ApiError(503, "shutting_down", "the server is shutting down or restarting")
     if hub.client_count() >= hub.config.max_clients:
+        hub.refused["too_many_clients"] += 1
         raise ApiError(503, "too_many_clients", "the server is at its client limit")
     if not websocket.adopt_socket(environ, hub.new_outbox):
         raise ApiError(500, "unsupported_server", "this server does not expose its sockets")
@@ -85,8 +87,12 @@ def _prepare_upgrade():
 def ws_endpoint(ws) -> None:
     """Serve one WebSocket client for the whole life of its connection."""
     hub = _hub()
-    transport = websocket.WebSocketTransport(ws, request.environ, hub.config.max_message_size)
+    config = hub.config
+    transport = websocket.WebSocketTransport(
+        ws, request.environ, config.max_message_size,
+        TokenBucket(config.inbound_rate, config.inbound_burst))
     client = hub.connect(transport, request.remote_addr or "")
+    transport.on_flood = lambda: hub.kick(client, "rate_limited", CLOSE_POLICY)
     try:
         client.send(reply("connection_established", client_id=client.id,
                           server_time=utc_timestamp(),
@@ -107,9 +113,23 @@ def ws_endpoint(ws) -> None:
 
 
 def _handle(hub: Hub, client: Client, raw) -> None:
+    transport = client.transport
+    if transport.too_big(raw):
+        hub.refused["message_too_big"] += 1
+        hub.kick(client, "too_big", CLOSE_TOO_BIG)
+        return
+    if not transport.admit():
+        hub.refused["rate_limited"] += 1
+        if transport.inbound.refused == 1:  # one answer per streak, not one per message
+            client.send(protocol.error_message(ProtocolError(
+                "rate_limited", f"more than {hub.config.inbound_rate:g} messages a second: "
+                                "slow down or be disconnected")))
+        return
     try:
-        req = protocol.parse(raw, websocket_events.CHANNELS)
+        req = protocol.parse(raw, websocket_events.CHANNELS, hub.config.max_subscribe_channels)
     except ProtocolError as err:
+        if err.code == "too_many_channels":
+            hub.refused["too_many_channels"] += 1
         client.send(protocol.error_message(err))
         return
     if req.type == "ping":

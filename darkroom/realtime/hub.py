@@ -43,9 +43,17 @@ from darkroom.realtime.transport import END_REASONS, Transport
 
 log = logging.getLogger("darkroom.hub")
 
+# What the limits refuse, as counted in ``/websocket/stats`` ``refused``.
+REFUSALS = ("too_many_clients", "rate_limited", "message_too_big", "too_many_channels")
+
 CLOSE_GOING_AWAY = 1001
+CLOSE_POLICY = 1008
+CLOSE_TOO_BIG = 1009
 CLOSE_SERVER_ERROR = 1011
 CLOSE_TRY_AGAIN = 1013
+
+_CLOSE_TEXT = {"slow": "Client too slow", "too_big": "Message is too big",
+               "rate_limited": "Rate limit exceeded"}
 
 _STOP = object()
 _BATCH = 1024  # events the dispatcher takes, logs and writes in one go
@@ -191,6 +199,7 @@ class Hub:
         self.published: Counter[str] = Counter()
         self.delivered = 0
         self.disconnected: Counter[str] = Counter()
+        self.refused: Counter[str] = Counter()  # what the limits refused, by limit
         self.high_water = 0
         self.log_failures = 0
         self._unlogged_until = 0  # newest seq of a batch the log failed to take
@@ -573,7 +582,7 @@ class Hub:
             client.end_reason = reason
             log.warning("disconnecting client", extra={"client_id": client.id, "reason": reason,
                                                         "pending": client.outbox.pending()})
-            self.close(client, code, "Client too slow" if reason == "slow" else reason)
+            self.close(client, code, _CLOSE_TEXT.get(reason, reason))
 
     def _on_stalled(self, outbox: Outbox) -> None:
         owner = outbox.owner
@@ -618,6 +627,7 @@ class Hub:
             "events_published_total": sum(self.published.values()),
             "messages_delivered": self.delivered,
             "disconnected": {**{key: 0 for key in END_REASONS}, **self.disconnected},
+            "refused": {**{key: 0 for key in REFUSALS}, **self.refused},
             "outbox_high_water_bytes": high_water,
             "superseded_in_outboxes": sum(c.outbox.superseded for c in clients),
             "replays": {key: self.replays.get(key, 0)

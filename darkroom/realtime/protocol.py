@@ -42,8 +42,12 @@ class Request:
     snapshot: bool = False  # send the current state before live events
 
 
-def parse(raw: Any, channels: Collection[str]) -> Request:
-    """Turn one received message into a validated ``Request``; ``channels`` are the known ones."""
+def parse(raw: Any, channels: Collection[str], max_channels: int = 32) -> Request:
+    """Turn one received message into a validated ``Request``.
+
+    ``channels`` are the known ones; a subscribe or unsubscribe may name at most
+    ``max_channels`` entries.
+    """
     if isinstance(raw, (bytes, bytearray)):
         raise ProtocolError("binary_not_supported", "send JSON text messages, not binary")
     try:
@@ -63,10 +67,10 @@ def parse(raw: Any, channels: Collection[str]) -> Request:
     if kind == "register":
         return _register(msg)
     if kind == "subscribe":
-        return Request(kind, channels=_channels(msg, kind, channels), since=_since(msg),
+        return Request(kind, channels=_channels(msg, kind, channels, max_channels), since=_since(msg),
                        snapshot=_flag(msg, "snapshot", kind))
     if kind == "unsubscribe":
-        return Request(kind, channels=_channels(msg, kind, channels))
+        return Request(kind, channels=_channels(msg, kind, channels, max_channels))
     return Request(kind)
 
 
@@ -97,13 +101,15 @@ def _register(msg: dict) -> Request:
     return Request("register", client_type=client_type, client_name=name)
 
 
-def _channels(msg: dict, kind: str, known: Collection[str]) -> tuple[str, ...]:
+def _channels(msg: dict, kind: str, known: Collection[str], most: int) -> tuple[str, ...]:
     channels = msg.get("channels")
     # An empty Lua table arrives as [] and a missing list means "none".
     if channels is None:
         return ()
     if not isinstance(channels, list):
         raise ProtocolError("invalid_channels", "channels must be a list of channel names", kind)
+    if len(channels) > most:
+        raise ProtocolError("too_many_channels", f"at most {most} channels at a time", kind)
     for name in channels:
         if not isinstance(name, str) or name not in known:
             shown = name[:32] if isinstance(name, str) else type(name).__name__

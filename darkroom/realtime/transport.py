@@ -19,7 +19,8 @@ from typing import Callable, Optional, Protocol
 from darkroom.realtime.outbox import Outbox
 
 # Why a connection ended, as counted in ``/websocket/stats`` ``disconnected``.
-END_REASONS = ("slow", "dead", "too_big", "closed", "gone", "replay_failed", "server_error")
+END_REASONS = ("slow", "dead", "too_big", "rate_limited", "closed", "gone", "replay_failed",
+               "server_error")
 
 
 class TransportClosed(Exception):

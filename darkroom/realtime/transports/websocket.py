@@ -25,11 +25,13 @@ from simple_websocket import ConnectionClosed
 from wsproto.utilities import LocalProtocolError
 
 from darkroom.realtime.outbox import Outbox
+from darkroom.realtime.ratelimit import TokenBucket
 from darkroom.realtime.transport import TransportClosed
 
 KIND = "websocket"
 _TEXT = 0x81  # FIN + text opcode
 _CLOSE_OPCODE = 0x8
+_PONG_OPCODE = 0xA
 NO_STATUS = 1005  # RFC 6455: the peer's close frame carried no code, or none came
 _SOCKET_KEYS = ("werkzeug.socket", "gunicorn.socket")
 _ENVIRON_KEY = "darkroom.socket"
@@ -47,19 +49,24 @@ def text_frame(payload: bytes) -> bytes:
     return header + payload
 
 
-def has_close_frame(data: bytes) -> bool:
-    """Whether server frames in ``data`` (unmasked, whole) include a close frame."""
+def frame_opcodes(data: bytes) -> list[int]:
+    """The opcodes of the server frames in ``data`` (unmasked, whole), in order."""
+    out = []
     i = 0
     while i + 2 <= len(data):
         opcode, length, i = data[i] & 0x0F, data[i + 1] & 0x7F, i + 2
-        if opcode == _CLOSE_OPCODE:
-            return True
+        out.append(opcode)
         if length == 126:
             length, i = int.from_bytes(data[i:i + 2], "big"), i + 2
         elif length == 127:
             length, i = int.from_bytes(data[i:i + 8], "big"), i + 8
         i += length
-    return False
+    return out
+
+
+def has_close_frame(data: bytes) -> bool:
+    """Whether server frames in ``data`` (unmasked, whole) include a close frame."""
+    return _CLOSE_OPCODE in frame_opcodes(data)
 
 
 def _wait_readable(sock: socket.socket) -> None:
@@ -77,7 +84,9 @@ class LibrarySocket:
 
     After the handshake, a close frame the library sends by itself (its echo
     of the client's close, 1008 on a ping timeout, 1009 for a message too big)
-    is the last thing queued: nothing is written after it.
+    is the last thing queued: nothing is written after it. Each pong it
+    writes answers one ping from the client, so pongs are what ``on_pongs``
+    counts against the client's inbound rate; refused ones are not sent.
     """
 
     def __init__(self, outbox: Outbox):
@@ -86,14 +95,20 @@ class LibrarySocket:
         self._upgraded = False  # the first send is the HTTP 101 response
         self.reader_done = threading.Event()
         self.on_reader_exit: Optional[Callable[[], None]] = None
+        self.on_pongs: Optional[Callable[[int], bool]] = None
 
     def send(self, data: bytes) -> int:
         data = bytes(data)
-        if self._upgraded and has_close_frame(data):
-            self.outbox.close_with(data)
-        else:
+        if not self._upgraded:
+            self._upgraded = True
             self.outbox.write([(None, data)])
-        self._upgraded = True
+            return len(data)
+        opcodes = frame_opcodes(data)
+        if _CLOSE_OPCODE in opcodes:
+            self.outbox.close_with(data)
+        elif (_PONG_OPCODE not in opcodes or self.on_pongs is None
+              or self.on_pongs(opcodes.count(_PONG_OPCODE))):
+            self.outbox.write([(None, data)])
         return len(data)
 
     sendall = send
@@ -163,12 +178,34 @@ class WebSocketTransport:
     kind = KIND
     framer = staticmethod(text_frame)
 
-    def __init__(self, ws, environ: dict, max_message_size: int):
+    def __init__(self, ws, environ: dict, max_message_size: int, inbound: TokenBucket):
         self.ws = ws
         self.sock: LibrarySocket = environ[_ENVIRON_KEY]
         self.outbox = self.sock.outbox
         self.max_message_size = max_message_size
+        self.inbound = inbound
+        self.on_flood: Optional[Callable[[], None]] = None
         self.sock.on_reader_exit = lambda: _wake_handler(ws)
+        self.sock.on_pongs = self.admit
+
+    def admit(self, n: int = 1) -> bool:
+        """Whether ``n`` more messages from the client fit its inbound rate.
+
+        Past a whole burst of refusals the client is flooding: ``on_flood``.
+        """
+        if self.inbound.take(n):
+            return True
+        if self.inbound.refused > self.inbound.burst and self.on_flood is not None:
+            self.on_flood()
+        return False
+
+    def too_big(self, message: str | bytes) -> bool:
+        """Over the size limit in bytes (the library counts text in characters)."""
+        if isinstance(message, str):
+            if len(message) * 4 <= self.max_message_size:
+                return False
+            return len(message.encode("utf-8", "surrogatepass")) > self.max_message_size
+        return len(message) > self.max_message_size
 
     @property
     def open(self) -> bool:
