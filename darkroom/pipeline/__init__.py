@@ -22,6 +22,7 @@ from darkroom.pipeline import approval, sessions
 from darkroom.pipeline.errors import PipelineError
 from darkroom.pipeline.intake.hotfolder import HotFolder
 from darkroom.pipeline.intake.import_queue import ImportQueue
+from darkroom.pipeline.intake.roots import ImportRoots
 from darkroom.pipeline.jobs import develop, export
 from darkroom.pipeline.jobs.notifier import QueueNotifier
 from darkroom.pipeline.jobs.workers import WorkerPool
@@ -50,6 +51,8 @@ class Pipeline:
         self.render_dir = self.data_dir / "renders"
         for folder in (self.cache_dir, self.render_dir, self.data_dir / "presets"):
             folder.mkdir(parents=True, exist_ok=True)
+        # Imports come only from these folders; the Inbox's folder is always one of them.
+        self.import_roots = ImportRoots(rt.config.import_roots, always=[self.data_dir / "inbox"])
         self.db = rt.db
         self.schema_version = self.db.create_schema()
         self.presets = PresetLibrary([*rt.config.preset_dirs, self.data_dir / "presets"])

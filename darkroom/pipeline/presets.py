@@ -111,8 +111,11 @@ class PresetLibrary:
                     continue
                 presets[preset.name] = preset
         with self._lock:
+            changed = presets != self._presets
             self._presets = presets
-        log.info("loaded %d presets from %d directories", len(presets), len(self.dirs))
+        # GET /api/presets re-reads the folders: a request may not write a log line.
+        if changed:
+            log.info("loaded %d presets from %d directories", len(presets), len(self.dirs))
 
     def get(self, name: str) -> Optional[Preset]:
         with self._lock:

@@ -9,7 +9,6 @@ concurrent decisions can never announce it twice.
 from __future__ import annotations
 
 import logging
-import os
 from typing import TYPE_CHECKING, Optional
 
 from sqlalchemy import case, func, select, update
@@ -146,14 +145,6 @@ def find(s: Session, status: Optional[str] = None) -> list[PhotoSession]:
     return list(s.scalars(q))
 
 
-def resolve_folder(raw: str) -> str:
-    """The real path of an existing folder a client named (400 ``invalid_folder``)."""
-    real = os.path.realpath(os.path.expanduser(raw))
-    if not os.path.isdir(real):
-        raise PipelineError(400, "invalid_folder", f"import_folder is not a folder: {raw}")
-    return real
-
-
 def _clean_name(name: str) -> str:
     name = name.strip()
     if not name:
@@ -168,7 +159,7 @@ def _duplicate(name: str) -> PipelineError:
 def create(p: "Pipeline", name: str, import_folder: str) -> int:
     """A new active session over an existing folder; ``session_created``; its id."""
     name = _clean_name(name)
-    folder = resolve_folder(import_folder)
+    folder = p.import_roots.resolve_folder(import_folder)
     try:
         with p.db.write() as s:
             if s.scalar(select(PhotoSession.id).where(PhotoSession.name == name)) is not None:
@@ -204,7 +195,7 @@ def update_session(p: "Pipeline", session_id: int, name: Optional[str] = None,
                     raise _duplicate(name)
                 session.name = name
             if import_folder is not None:
-                session.import_folder = resolve_folder(import_folder)
+                session.import_folder = p.import_roots.resolve_folder(import_folder)
             if status is not None and session.status != SessionStatus.COMPLETED:
                 session.status = status
             session.updated_at = utcnow()

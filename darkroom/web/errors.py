@@ -8,9 +8,11 @@ gets ``{"success": false, "code": ..., "error": ..., **extra}``, built here only
 
 from __future__ import annotations
 
+import json
 import logging
+from typing import Any
 
-from flask import Flask, jsonify, request
+from flask import Flask, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger("darkroom.http")
@@ -55,13 +57,56 @@ def answer_as_json(app: Flask, error_type: type[Exception]) -> None:
     app.register_error_handler(error_type, error_response)
 
 
-def json_body() -> dict:
-    """The request's JSON object body, or an ApiError (415 not JSON, 400 not an object)."""
+DEFAULT_JSON_DEPTH = 64
+
+
+def _max_depth() -> int:
+    runtime = current_app.extensions.get("darkroom")
+    return getattr(getattr(runtime, "config", None), "max_json_depth", DEFAULT_JSON_DEPTH)
+
+
+def json_depth(value: Any, limit: int) -> int:
+    """How deeply ``value`` nests lists and objects (a scalar is 0, ``{}`` is 1), counted
+    without recursion and stopping once past ``limit``."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            return deepest
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def json_value() -> Any:
+    """The request's JSON body, any JSON value: 415 not JSON; 400 ``invalid_json`` for a
+    body that does not parse or nests deeper than ``max_json_depth`` (a body nested 10,000
+    deep is a 400, not the parser's RecursionError); 413 over the body limit (Flask's
+    ``MAX_CONTENT_LENGTH``)."""
     if not request.is_json:
         raise ApiError(415, "unsupported_media_type", "Content-Type must be application/json")
-    data = request.get_json(silent=True)
-    if data is None:
-        raise ApiError(400, "invalid_json", "body is not valid JSON")
+    raw = request.get_data(cache=True)
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise ApiError(400, "invalid_json", "body is not valid JSON") from None
+    limit = _max_depth()
+    if json_depth(data, limit) > limit:
+        raise ApiError(400, "invalid_json", f"body nests deeper than {limit} levels")
+    return data
+
+
+def json_body() -> dict:
+    """The request's JSON object body, or an ApiError (415 not JSON, 400 not valid JSON, not
+    an object or nested too deep, 413 too large)."""
+    data = json_value()
     if not isinstance(data, dict):
         raise ApiError(400, "invalid_json", "body must be a JSON object")
     return data

@@ -23,7 +23,7 @@ def test_sessions_create_list_get_patch(live_server, tmp_path):
     error(live_server.post("/api/sessions", {"name": "x" * 201, "import_folder": str(folder)}),
           400)
     error(live_server.post("/api/sessions", {"name": "N", "import_folder": str(tmp_path / "no")}),
-          400, "invalid_folder")
+          404, "not_found")
     error(live_server.post("/api/sessions", ["not", "an", "object"]), 400)
     listed = ok(live_server.get("/api/sessions"))
     assert [s["name"] for s in listed["sessions"]] == ["Inbox", "Shoot"]

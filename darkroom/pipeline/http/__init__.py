@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.routing import BaseConverter, ValidationError
 
 from darkroom.pipeline.http import (
     approval,
@@ -25,6 +26,28 @@ from darkroom.pipeline.http import (
     system,
 )
 from darkroom.pipeline.reporter import report_error
+
+# The largest id any database stores (a signed 64-bit integer).
+MAX_URL_ID = 2**63 - 1
+
+
+class IdConverter(BaseConverter):
+    """``<id:photo_id>``: ASCII digits of a non-negative 64-bit integer; anything else
+    (99999999999999999999, a sign, other scripts' digits) matches no route, so it is a
+    404 before any query runs, never an overflow in the database driver."""
+
+    regex = r"[0-9]{1,19}"
+    part_isolating = True
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        if number > MAX_URL_ID:
+            raise ValidationError()
+        return number
+
+    def to_url(self, value) -> str:
+        return str(int(value))
+
 
 api = Blueprint("pipeline", __name__)
 for _resource in (sessions, imports, photos, jobs, queue, approval, exports, presets, system):
@@ -46,4 +69,5 @@ for _kind in (OSError, LookupError, ArithmeticError, RuntimeError, ValueError, T
 
 
 def register(app: Flask) -> None:
+    app.url_map.converters["id"] = IdConverter
     app.register_blueprint(api)

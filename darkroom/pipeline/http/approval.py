@@ -26,7 +26,7 @@ def approval_queue():
     return jsonify({"success": True, "photos": out, "count": total})
 
 
-@bp.post("/api/approval/<int:photo_id>/approve")
+@bp.post("/api/approval/<id:photo_id>/approve")
 def approve(photo_id: int):
     data = params.body(optional=True)
     auto_export = params.boolean(data, "auto_export")
@@ -40,7 +40,7 @@ def approve(photo_id: int):
     return jsonify({"success": True, **result})
 
 
-@bp.post("/api/approval/<int:photo_id>/reject")
+@bp.post("/api/approval/<id:photo_id>/reject")
 def reject(photo_id: int):
     data = params.body(optional=True)
     reason = params.string(data, "reason", default="", max_length=params.MAX_REASON)

@@ -20,7 +20,7 @@ def import_one_file():
     return jsonify({"success": True, **result}), 200
 
 
-@bp.post("/api/sessions/<int:session_id>/import")
+@bp.post("/api/sessions/<id:session_id>/import")
 def import_session_folder(session_id: int):
     queued, skipped = scan.queue_session_folder(pipeline(), session_id)
     return jsonify({"success": True, "session_id": session_id, "found": len(queued),

@@ -46,7 +46,7 @@ def list_jobs():
                     "counts": queue.counts(p.db)})
 
 
-@bp.get("/api/jobs/<int:job_id>")
+@bp.get("/api/jobs/<id:job_id>")
 def get_job(job_id: int):
     p = pipeline()
     with p.db.read() as s:
@@ -54,7 +54,7 @@ def get_job(job_id: int):
                         "job": job_json(queue.get(s, job_id), p.workers.live.get(job_id))})
 
 
-@bp.patch("/api/jobs/<int:job_id>")
+@bp.patch("/api/jobs/<id:job_id>")
 def patch_job(job_id: int):
     data = params.body()
     priority = params.priority(data, required=True)
@@ -63,7 +63,7 @@ def patch_job(job_id: int):
     return jsonify({"success": True, "job": job_json(job), "old_priority": old})
 
 
-@bp.post("/api/jobs/<int:job_id>/cancel")
+@bp.post("/api/jobs/<id:job_id>/cancel")
 def cancel_job(job_id: int):
     params.body(optional=True)
     state = lifecycle.cancel(pipeline(), job_id)
@@ -71,7 +71,7 @@ def cancel_job(job_id: int):
         (200 if state == JobStatus.CANCELLED else 202)
 
 
-@bp.post("/api/jobs/<int:job_id>/retry")
+@bp.post("/api/jobs/<id:job_id>/retry")
 def retry_job(job_id: int):
     params.body(optional=True)
     return jsonify({"success": True, "job": job_json(lifecycle.retry(pipeline(), job_id))})

@@ -10,7 +10,7 @@ from typing import Optional, Sequence
 from flask import request
 
 from darkroom.pipeline.errors import PipelineError
-from darkroom.web.errors import json_body
+from darkroom.web.errors import json_body, json_value
 
 MAX_ID = 2**31
 MAX_LIST = 1000
@@ -22,7 +22,7 @@ def body(optional: bool = False) -> dict:
     """The JSON object body; with ``optional`` an empty body (or a Lua ``[]``) is ``{}``."""
     if optional and not request.get_data(cache=True):
         return {}
-    if optional and request.is_json and request.get_json(silent=True) == []:
+    if optional and request.is_json and json_value() == []:
         return {}
     return json_body()
 

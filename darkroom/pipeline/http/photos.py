@@ -26,7 +26,7 @@ def list_photos():
     return jsonify({"success": True, "photos": out, "count": len(out), "total": total})
 
 
-@bp.get("/api/photos/<int:photo_id>")
+@bp.get("/api/photos/<id:photo_id>")
 def get_photo(photo_id: int):
     p = pipeline()
     with p.db.read() as s:
@@ -45,21 +45,21 @@ def _image(photo_id: int, image: str):
     return response
 
 
-@bp.get("/api/photos/<int:photo_id>/thumbnail")
+@bp.get("/api/photos/<id:photo_id>/thumbnail")
 def photo_thumbnail(photo_id: int):
     return _image(photo_id, "thumbnail")
 
 
-@bp.get("/api/photos/<int:photo_id>/preview")
+@bp.get("/api/photos/<id:photo_id>/preview")
 def photo_preview(photo_id: int):
     return _image(photo_id, "preview")
 
 
-@bp.get("/api/photos/<int:photo_id>/developed")
+@bp.get("/api/photos/<id:photo_id>/developed")
 def photo_developed(photo_id: int):
     return _image(photo_id, "developed")
 
 
-@bp.get("/api/photos/<int:photo_id>/developed/thumbnail")
+@bp.get("/api/photos/<id:photo_id>/developed/thumbnail")
 def photo_developed_thumbnail(photo_id: int):
     return _image(photo_id, "developed/thumbnail")

@@ -33,13 +33,13 @@ def list_sessions():
     return jsonify({"success": True, "sessions": out, "count": len(out)})
 
 
-@bp.get("/api/sessions/<int:session_id>")
+@bp.get("/api/sessions/<id:session_id>")
 def get_session(session_id: int):
     with pipeline().db.read() as s:
         return jsonify({"success": True, "session": session_json(s, domain.get(s, session_id))})
 
 
-@bp.patch("/api/sessions/<int:session_id>")
+@bp.patch("/api/sessions/<id:session_id>")
 def patch_session(session_id: int):
     data = params.body()
     name = params.string(data, "name", max_length=domain.MAX_NAME)

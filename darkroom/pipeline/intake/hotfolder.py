@@ -3,7 +3,9 @@
 watchdog reports created/modified/moved files; ``Arrivals`` decides when each
 is ready (it has stopped growing) and offers each (path, size, mtime) once;
 the import queue imports it. Only direct children of the folder are watched,
-and only while the session is ``active``.
+only while the session is ``active`` and only if the folder lies inside an
+import root (a session from before the roots, or roots changed since, is not
+watched; the importer checks each file again).
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ class HotFolder:
         self._lock = threading.Lock()
         self._folders: dict[str, int] = {}
         self._watches: dict[str, object] = {}
+        self._refused: set[str] = set()
         self._observer: Optional[Observer] = None
         self._stop = threading.Event()
         self._refresh = threading.Event()
@@ -99,6 +102,12 @@ class HotFolder:
         wanted: dict[str, int] = {}
         for session_id, folder in rows:
             real = os.path.realpath(folder)
+            if not self.p.import_roots.contains(real):
+                if real not in self._refused:
+                    self._refused.add(real)
+                    log.warning("not watching session %d: its folder is outside the import "
+                                "roots", session_id)
+                continue
             if os.path.isdir(real):
                 wanted.setdefault(real, session_id)
         with self._lock:

@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING, Optional
 
 from darkroom.pipeline.errors import PipelineError
 from darkroom.pipeline.intake.importer import import_file
-from darkroom.pipeline.reporter import report_error
-from websocket_events import broadcast_error_occurred
+from darkroom.pipeline.reporter import report_error, report_refusal
 
 if TYPE_CHECKING:
     from darkroom.pipeline import Pipeline
@@ -60,12 +59,9 @@ class ImportQueue:
                 log.info("skipping %s: already imported as photo %s", path.name,
                          exc.extra.get("photo_id"))
                 return None
-            log.warning("could not import %s: %s", path.name, exc.message)
-            broadcast_error_occurred(
-                error_type="import_rejected", error_message=exc.message,
-                error_details={"file_name": path.name, "file_path": str(path),
-                               "code": exc.code, "status": exc.status,
-                               "session_id": session_id})
+            report_refusal("import_rejected", exc.message,
+                           {"file_name": path.name, "file_path": str(path), "code": exc.code,
+                            "status": exc.status, "session_id": session_id})
         except Exception as exc:
             report_error(exc, "import")
         return None

@@ -3,8 +3,10 @@ store it, then analyse it, choose a preset and queue a develop job.
 
 ``import_file`` runs in the caller's thread (the ``/import/file`` request, the
 background import queue, the hot folder) and raises ``PipelineError`` with
-the HTTP status the API returns: 404 no such file, 400 not a regular file,
-415 unsupported format, 409 duplicate content, 422 unreadable image.
+the HTTP status the API returns: 404 ``not_found`` for any path that is not
+a regular file inside an import root (one answer for every reason, see
+``roots``), 413 over the size limit, 415 unsupported format, 409 duplicate
+content, 422 unreadable image.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from darkroom.db import Photo, PhotoSession
 from darkroom.pipeline import selection, sessions
 from darkroom.pipeline.errors import PipelineError
+from darkroom.pipeline.intake import roots
 from darkroom.pipeline.jobs import lifecycle
 from darkroom.pipeline.media import analysis, decode, encode
 from darkroom.pipeline.media import exif as exif_reader
@@ -42,44 +45,44 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("darkroom.import")
 
-MAX_PATH = 4096
 
-
-def resolve_file(raw: str) -> Path:
-    """The real path of a regular file given by a client, or PipelineError."""
-    if not raw or len(raw) > MAX_PATH or "\x00" in raw:
-        raise PipelineError(400, "invalid_path", "file_path must be a path of 1-4096 characters")
-    path = os.path.realpath(os.path.expanduser(raw))
+def content_hash(path: Path, expected: os.stat_result, max_size: int) -> tuple[str, int]:
+    """SHA-256 and size of the file ``resolve_file`` checked: opened without following a
+    symlink and without blocking, then ``fstat`` must show the same regular file (device and
+    inode), so a file swapped for a symlink, a FIFO or another file after the check is
+    refused (404, like any other file that cannot be imported) and nothing hangs."""
+    flags = (os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+             | getattr(os, "O_BINARY", 0))
     try:
-        st = os.stat(path)
-    except (FileNotFoundError, NotADirectoryError):
-        raise PipelineError(404, "file_not_found", f"no such file: {raw}") from None
+        fd = os.open(path, flags)
     except OSError:
-        raise PipelineError(404, "file_not_found", f"cannot access file: {raw}") from None
-    if not stat.S_ISREG(st.st_mode):
-        raise PipelineError(400, "not_a_file", f"not a regular file: {raw}")
-    return Path(path)
-
-
-def content_hash(path: Path) -> tuple[str, int]:
-    """SHA-256 and size; opened without blocking and checked again, so a file swapped for a
-    FIFO after ``resolve_file`` cannot hang the import."""
+        raise roots.file_not_found() from None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode) or (st.st_dev, st.st_ino) != (expected.st_dev,
+                                                                   expected.st_ino):
+        os.close(fd)
+        log.warning("refused import of %s: the file changed after it was checked", path.name)
+        raise roots.file_not_found()
+    if st.st_size > max_size:
+        os.close(fd)
+        raise PipelineError(413, "file_too_large",
+                            f"the file is larger than the import limit of {max_size} bytes")
     h = hashlib.sha256()
     size = 0
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise PipelineError(400, "not_a_file", f"not a regular file: {path.name}")
     with os.fdopen(fd, "rb") as fp:
         while chunk := fp.read(1 << 20):
             h.update(chunk)
             size += len(chunk)
+            if size > max_size:
+                raise PipelineError(413, "file_too_large",
+                                    f"the file is larger than the import limit of {max_size} bytes")
     return h.hexdigest(), size
 
 
 def import_file(p: "Pipeline", raw_path: str, session_id: Optional[int] = None) -> dict:
     """Import one file into a session (the Inbox when ``session_id`` is None)."""
-    path = resolve_file(raw_path)
+    max_size = p.config.max_import_size
+    path, checked = p.import_roots.resolve_file(raw_path, max_size)
     fmt = file_format(path)
     if fmt is None:
         raise PipelineError(415, "unsupported_format",
@@ -91,9 +94,9 @@ def import_file(p: "Pipeline", raw_path: str, session_id: Optional[int] = None) 
         if s.get(PhotoSession, session_id) is None:
             raise PipelineError(404, "session_not_found", f"no session {session_id}")
     try:
-        digest, size = content_hash(path)
+        digest, size = content_hash(path, checked, max_size)
     except OSError:
-        raise PipelineError(404, "file_not_found", f"cannot read file: {raw_path}") from None
+        raise roots.file_not_found() from None
     with p.db.read() as s:
         existing = s.scalar(select(Photo.id).where(Photo.content_hash == digest))
     if existing is not None:

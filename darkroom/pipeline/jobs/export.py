@@ -42,6 +42,10 @@ def export_roots(p: "Pipeline") -> list[Path]:
     return [Path(os.path.realpath(os.path.expanduser(d))) for d in p.config.export_dirs]
 
 
+def _inside(target: Path, roots: list[Path]) -> bool:
+    return any(target == root or root in target.parents for root in roots)
+
+
 def resolve_destination(p: "Pipeline", destination: Optional[str]) -> Path:
     """The real folder to export into; relative paths are inside the first export folder."""
     roots = export_roots(p)
@@ -55,7 +59,7 @@ def resolve_destination(p: "Pipeline", destination: Optional[str]) -> Path:
         expanded = os.path.expanduser(destination)
         target = Path(os.path.realpath(expanded if os.path.isabs(expanded)
                                        else roots[0] / expanded))
-    if not any(target == root or root in target.parents for root in roots):
+    if not _inside(target, roots):
         raise PipelineError(403, "destination_forbidden",
                             f"destination {destination} is outside the export folders")
     try:
@@ -178,6 +182,9 @@ def _render_and_write(ctx: JobContext, params: dict) -> dict:
     folder = Path(params["destination"])
     if not folder.is_dir():
         raise JobError("the destination folder no longer exists")
+    if not _inside(Path(os.path.realpath(folder)), export_roots(ctx.pool.p)):
+        # Swapped for a symlink out of the export folders since the request was checked.
+        raise JobError("the destination folder is no longer inside the export folders")
     rendered = render_original(ctx)
     fmt = params["format"]
     encoder, ext = FORMATS[fmt]
