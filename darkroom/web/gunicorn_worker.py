@@ -7,22 +7,113 @@ short. SIGHUP to the server restarts the app in place: the arbiter asks its
 worker to stop with 1012 (service restart) and starts a fresh one on the same
 socket, which keeps the event log's epoch and ``seq``. Imported only where
 gunicorn runs (never on Windows).
+
+Slow clients cannot hold a thread: gthread hands every new (or kept-alive)
+connection to a pool thread that then blocks until the request's headers are
+in, with no deadline, so a few hundred unfinished requests (slowloris) would
+take every thread the HTTP API has. Here the worker's own poller collects the
+headers without blocking, closes a connection whose headers are not complete
+within ``header_timeout``, and only hands over complete ones.
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import selectors
 import signal
 import threading
+import time
+from collections import deque
+from functools import partial
 
+from gunicorn import http
 from gunicorn.arbiter import Arbiter
-from gunicorn.workers.gthread import ThreadWorker
+from gunicorn.workers.gthread import TConn, ThreadWorker
 
 RESTART_SIGNAL = signal.SIGUSR2
+HEADERS_END = b"\r\n\r\n"
+MAX_HEADER_BYTES = 64 * 1024  # gunicorn's own limits refuse anything near this with a 400
 
 
 class HubWorker(ThreadWorker):
     _stopper: threading.Thread | None = None
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.awaiting_headers: deque[TConn] = deque()  # oldest deadline first
+
+    def init_process(self):
+        self.header_timeout = 10.0
+        super().init_process()
+
+    def load_wsgi(self):
+        super().load_wsgi()
+        runtime = getattr(self.wsgi, "extensions", {}).get("darkroom")
+        if runtime is not None:
+            self.header_timeout = runtime.config.header_timeout
+
+    # --- requests reach a thread only once their headers are in -------------------
+
+    def accept(self, listener):
+        try:
+            client_sock, client_addr = listener.accept()
+        except OSError as e:
+            if e.errno not in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
+                raise
+            return
+        self.nr_conns += 1
+        self._await_headers(TConn(self.cfg, client_sock, client_addr, listener.getsockname()))
+
+    def on_client_socket_readable(self, conn, client):
+        """A kept-alive connection has more: its next request's headers come in here too."""
+        self.poller.unregister(client)
+        self.keepalived_conns.remove(conn)
+        self._await_headers(conn)
+
+    def _await_headers(self, conn: TConn) -> None:
+        conn.sock.setblocking(False)
+        conn.header_bytes = bytearray()
+        conn.timeout = time.monotonic() + self.header_timeout
+        self.awaiting_headers.append(conn)
+        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._read_headers, conn))
+
+    def _read_headers(self, conn: TConn, client) -> None:
+        try:
+            chunk = conn.sock.recv(65536)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            chunk = b""
+        if not chunk:
+            self._drop_awaiting(conn)
+            return
+        conn.header_bytes += chunk
+        if HEADERS_END not in conn.header_bytes and len(conn.header_bytes) < MAX_HEADER_BYTES:
+            return
+        self.poller.unregister(conn.sock)
+        self.awaiting_headers.remove(conn)
+        if conn.parser is None:
+            conn.parser = http.get_parser(self.cfg, conn.sock, conn.client)
+        conn.parser.unreader.unread(bytes(conn.header_bytes))
+        conn.data_ready = True
+        self.enqueue_req(conn)
+
+    def _drop_awaiting(self, conn: TConn) -> None:
+        try:
+            self.poller.unregister(conn.sock)
+        except (OSError, KeyError, ValueError):
+            pass
+        self.awaiting_headers.remove(conn)
+        self.nr_conns -= 1
+        conn.close()
+
+    def murder_pending(self):
+        """Also close connections whose headers did not arrive within ``header_timeout``."""
+        super().murder_pending()
+        now = time.monotonic()
+        while self.awaiting_headers and self.awaiting_headers[0].timeout <= now:
+            self._drop_awaiting(self.awaiting_headers[0])
 
     def init_signals(self):
         super().init_signals()

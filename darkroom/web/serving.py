@@ -32,11 +32,24 @@ GRACEFUL_TIMEOUT = 4
 
 
 def serve(app_factory: Callable[[], Flask], config: Config) -> int:
+    _raise_open_file_limit()
     if config.server == "gunicorn":
         return _serve_gunicorn(app_factory, config)
     server = WerkzeugServer(app_factory(), config)
     server.run_forever()
     return 0
+
+
+def _raise_open_file_limit() -> None:
+    """Each client is a descriptor: allow as many as the system lets this process have."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = hard if hard != resource.RLIM_INFINITY else 65536
+    if soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
 def _bind(config: Config) -> str:
@@ -56,7 +69,9 @@ def _serve_gunicorn(app_factory: Callable[[], Flask], config: Config) -> int:
                 "workers": 1,
                 "worker_class": "darkroom.web.gunicorn_worker.HubWorker",
                 "threads": threads,
-                "worker_connections": threads * 2,
+                # Every socket counts: WebSockets, requests, and unfinished requests
+                # (closed after header_timeout) must not lock out the HTTP API.
+                "worker_connections": threads * 4,
                 "graceful_timeout": GRACEFUL_TIMEOUT,
                 "timeout": 30,
                 "keepalive": 5,
@@ -86,11 +101,17 @@ class WerkzeugServer:
     """Werkzeug's threaded WSGI server with Darkroom's clean shutdown."""
 
     def __init__(self, app: Flask, config: Config):
-        from werkzeug.serving import make_server
+        from werkzeug.serving import WSGIRequestHandler, make_server
+
+        class TimedHandler(WSGIRequestHandler):
+            # A read that waits longer than this ends the request (slow clients);
+            # WebSockets are non-blocking once upgraded, so they are not affected.
+            timeout = config.header_timeout
 
         self.app = app
         self.config = config
-        self.server = make_server(config.host, config.port, app, threaded=True)
+        self.server = make_server(config.host, config.port, app, threaded=True,
+                                  request_handler=TimedHandler)
         self._thread: threading.Thread | None = None
 
     def start_background(self) -> None:
