@@ -24,6 +24,7 @@ from typing import Callable
 from flask import Flask
 
 from darkroom.config import Config
+from darkroom.instance import AlreadyRunning, InstanceLock, PortInUse, check_port_free
 
 log = logging.getLogger("darkroom.server")
 
@@ -32,12 +33,24 @@ GRACEFUL_TIMEOUT = 4
 
 
 def serve(app_factory: Callable[[], Flask], config: Config) -> int:
+    """Serve until told to stop; 1 with one clear line when this instance cannot start."""
+    lock = InstanceLock(config.data_dir)
+    try:
+        check_port_free(config.host, config.port)
+        if config.database_url.startswith("sqlite"):
+            lock.acquire(f"http://{_bind(config)}")
+    except (AlreadyRunning, PortInUse) as refusal:
+        print(f"darkroom: {refusal}", file=sys.stderr)
+        return 1
     _raise_open_file_limit()
-    if config.server == "gunicorn":
-        return _serve_gunicorn(app_factory, config)
-    server = WerkzeugServer(app_factory(), config)
-    server.run_forever()
-    return 0
+    try:
+        if config.server == "gunicorn":
+            return _serve_gunicorn(app_factory, config)
+        server = WerkzeugServer(app_factory(), config)
+        server.run_forever()
+        return 0
+    finally:
+        lock.release()
 
 
 def _raise_open_file_limit() -> None:
