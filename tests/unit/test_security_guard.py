@@ -1,5 +1,6 @@
 """The Host/Origin/Sec-Fetch-Site guard (README "Protocol hygiene"): pure parsing and
-host checks directly, the per-request rules through a tiny Flask app and its test client."""
+host checks directly, the per-request rules through a tiny Flask app and its test client;
+JSON-only writes; LAN mode's token, cookie and CSRF header; the start-up refusals."""
 
 from __future__ import annotations
 
@@ -38,7 +39,9 @@ def client(make_client):
 
 
 def call(client, method: str, path: str = "/api/thing", host: str = f"127.0.0.1:{PORT}", **headers):
-    return client.open(path, method=method, headers={"Host": host, **headers})
+    """A request as our own clients send it: writes are JSON, so only the guard can refuse them."""
+    body = {} if method in ("GET", "HEAD", "OPTIONS") else {"data": b"{}", "content_type": "application/json"}
+    return client.open(path, method=method, headers={"Host": host, **headers}, **body)
 
 
 def refused(response, code: str) -> bool:
@@ -254,3 +257,269 @@ def test_html_pages_carry_a_strict_csp_and_refuse_framing(client):
 def test_json_answers_carry_no_page_policy(client):
     response = call(client, "GET")
     assert "Content-Security-Policy" not in response.headers and "X-Frame-Options" not in response.headers
+
+
+# --- writes are JSON, body or not ------------------------------------------------------
+
+@pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded",
+                                          "multipart/form-data; boundary=x", "application/jsonx",
+                                          "text/json"])
+@pytest.mark.parametrize("method", ["POST", "PATCH", "PUT", "DELETE"])
+def test_a_write_that_is_not_json_is_415_and_never_reaches_its_view(make_client, method, content_type):
+    hits = []
+    c = make_client()
+    c.application.add_url_rule("/api/count", "count", lambda: hits.append(1) or "",
+                               methods=["POST", "PATCH", "PUT", "DELETE"])
+    response = call(c, method, "/api/count", Content_Type=content_type)
+    assert response.status_code == 415 and response.get_json()["code"] == "unsupported_media_type"
+    assert hits == []
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/json; charset=utf-8",
+                                          "Application/JSON"])
+def test_a_json_write_with_an_empty_body_is_let_through(client, content_type):
+    assert call(client, "POST", Content_Type=content_type).status_code == 200
+
+
+# --- LAN mode ------------------------------------------------------------------------------
+
+@pytest.fixture
+def lan(make_client, tmp_path):
+    """A LAN-mode test client and its token (made in the data directory on first start)."""
+    c = make_client(lan=True)
+    token = (tmp_path / "token").read_text().strip()
+    return c, token
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD", "OPTIONS", "POST", "PATCH", "DELETE"])
+@pytest.mark.parametrize("path", ["/", "/api/thing", "/ws"])
+def test_lan_without_the_token_is_401_on_every_method_and_path(lan, method, path):
+    c, _ = lan
+    response = call(c, method, path)
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_lan_401_comes_before_the_view(lan):
+    c, token = lan
+    hits = []
+    c.application.add_url_rule("/api/count", "count", lambda: hits.append(1) or "", methods=["POST"])
+    assert call(c, "POST", "/api/count").status_code == 401
+    assert call(c, "POST", "/api/count", **bearer(token[:-1] + ("A" if token[-1] != "A" else "B"))
+                ).status_code == 401
+    assert hits == []
+
+
+@pytest.mark.parametrize("credential", [
+    "", "x", "Bearer", "Bearer ", "Basic {token}", "Bearer {token}x", "Bearer {short}",
+    "Bearer {same_length}", "Bearer é{short}", "Token {token}",
+])
+def test_lan_wrong_credentials_are_refused(lan, credential):
+    c, token = lan
+    same_length = ("A" if token[0] != "A" else "B") + token[1:]
+    value = credential.format(token=token, short=token[:10], same_length=same_length)
+    assert call(c, "GET", Authorization=value).status_code == 401
+
+
+@pytest.mark.parametrize("scheme", ["Bearer", "bearer", "BEARER"])
+def test_lan_the_bearer_token_is_accepted(lan, scheme):
+    c, token = lan
+    assert call(c, "GET", Authorization=f"{scheme} {token}").status_code == 200
+    assert call(c, "POST", Authorization=f"{scheme} {token}").status_code == 200
+
+
+def test_lan_the_token_is_compared_in_constant_time(lan, monkeypatch):
+    from darkroom.web import auth
+
+    c, token = lan
+    seen = []
+    real = auth.hmac.compare_digest
+
+    def spy(a, b):
+        seen.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr(auth.hmac, "compare_digest", spy)
+    assert call(c, "GET", Authorization=f"Bearer {token[:5]}").status_code == 401
+    assert call(c, "GET", Authorization=f"Bearer {token}").status_code == 200
+    assert (token[:5].encode(), token.encode()) in seen and (token.encode(), token.encode()) in seen
+
+
+def test_lan_a_query_token_is_only_for_the_websocket(lan):
+    c, token = lan
+    assert call(c, "GET", f"/api/thing?token={token}").status_code == 401
+    upgrade = {"Upgrade": "websocket", "Connection": "Upgrade"}
+    assert call(c, "GET", f"/ws?token={token}", **upgrade).status_code == 400  # reached the view
+    assert call(c, "GET", f"/ws?token={token[:-1]}", **upgrade).status_code == 401
+
+
+def test_lan_the_pairing_page_is_the_one_public_path(lan):
+    c, _ = lan
+    # The tiny app has no pairing route: the guard lets /pair through to a 404.
+    assert call(c, "GET", "/pair?code=x").status_code == 404
+    assert call(c, "GET", "/pair/x").status_code == 401
+
+
+def test_lan_keeps_the_host_check(lan):
+    c, token = lan
+    assert refused(call(c, "GET", host=f"evil.example:{PORT}", **bearer(token)), "forbidden_host")
+
+
+def test_lan_keeps_the_origin_and_fetch_site_checks(lan):
+    c, token = lan
+    assert refused(call(c, "POST", Origin="http://evil.example", **bearer(token)), "forbidden_origin")
+    assert refused(call(c, "POST", **{"Sec-Fetch-Site": "cross-site"}, **bearer(token)), "forbidden_origin")
+
+
+def test_lan_a_write_that_is_not_json_is_415_even_with_the_token(lan):
+    c, token = lan
+    response = call(c, "POST", Content_Type="text/plain", **bearer(token))
+    assert response.status_code == 415
+
+
+def test_lan_a_cookie_write_needs_the_csrf_header(lan, tmp_path):
+    from darkroom.web.auth import Authority
+
+    c, _ = lan
+    hits = []
+    c.application.add_url_rule("/api/count", "count", lambda: hits.append(1) or "", methods=["POST"])
+    auth = Authority(Config(port=PORT, data_dir=tmp_path, lan=True))
+    c.set_cookie(auth.cookie_name, auth.new_cookie(), domain="127.0.0.1")
+    assert call(c, "GET").status_code == 200  # reads need no header
+    missing = call(c, "POST", "/api/count")
+    assert missing.status_code == 403 and missing.get_json()["code"] == "csrf_header_missing"
+    assert call(c, "POST", "/api/count", **{"X-Darkroom-Request": "0"}).status_code == 403
+    assert hits == []
+    assert call(c, "POST", "/api/count", **{"X-Darkroom-Request": "1"}).status_code == 200
+    assert hits == [1]
+
+
+@pytest.mark.parametrize("cookie", ["", "x", "a.b", "{nonce}.{bad}", "{nonce}.{sig}.x", ".{sig}"])
+def test_lan_a_forged_cookie_is_refused(lan, tmp_path, cookie):
+    from darkroom.web.auth import Authority
+
+    c, _ = lan
+    auth = Authority(Config(port=PORT, data_dir=tmp_path, lan=True))
+    nonce, sig = auth.new_cookie().split(".")
+    value = cookie.format(nonce=nonce, sig=sig, bad=sig[:-1] + ("0" if sig[-1] != "0" else "1"))
+    c.set_cookie(auth.cookie_name, value, domain="127.0.0.1")
+    assert call(c, "GET").status_code == 401
+
+
+def test_lan_a_cookie_for_another_port_is_not_ours(lan, tmp_path):
+    from darkroom.web.auth import Authority
+
+    c, _ = lan
+    other = Authority(Config(port=PORT + 1, data_dir=tmp_path, lan=True))
+    c.set_cookie(other.cookie_name, other.new_cookie(), domain="127.0.0.1")
+    assert call(c, "GET").status_code == 401
+
+
+def test_lan_answers_this_machines_addresses(monkeypatch, tmp_path):
+    """The Host check keeps working in LAN mode: the machine's own addresses, nothing else."""
+    import socket
+    from types import SimpleNamespace
+
+    import psutil
+
+    nic = {"eth0": [SimpleNamespace(family=socket.AF_INET, address="192.168.1.50"),
+                    SimpleNamespace(family=socket.AF_INET6, address="fe80::1%eth0")]}
+    monkeypatch.setattr(psutil, "net_if_addrs", lambda: nic)
+    lan_guard = guard(lan=True, host="0.0.0.0", data_dir=tmp_path)
+    assert lan_guard.host_allowed(f"192.168.1.50:{PORT}") and lan_guard.host_allowed(f"[fe80::1]:{PORT}")
+    assert not lan_guard.host_allowed(f"192.168.1.51:{PORT}")
+    assert not lan_guard.host_allowed(f"evil.example:{PORT}")
+    assert not guard(host="127.0.0.1").host_allowed(f"192.168.1.50:{PORT}")
+
+
+# --- the token file, and starting -----------------------------------------------------------
+
+def test_the_token_file_is_made_once_owner_only(tmp_path):
+    import os
+    import stat
+
+    from darkroom.web import auth
+
+    first = auth.ensure_token(tmp_path)
+    path = tmp_path / "token"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert auth.ensure_token(tmp_path) == first and len(first) >= 43
+    os.chmod(path, 0o644)
+    assert auth.ensure_token(tmp_path) == first
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    second = auth.rotate_token(tmp_path)
+    assert second != first and stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["token"]  # no temporary file left
+
+
+def test_a_rotation_is_followed_and_ends_cookies_and_codes(tmp_path):
+    from darkroom.web import auth
+
+    a = auth.Authority(Config(port=PORT, data_dir=tmp_path, lan=True))
+    rotated = []
+    a.listeners.append(lambda: rotated.append(1))
+    old_token, cookie, code = (tmp_path / "token").read_text().strip(), a.new_cookie(), a.new_code()
+    assert a.refresh() is False and rotated == []
+    new = auth.rotate_token(tmp_path)
+    assert a.refresh() is True and rotated == [1]
+    assert a.refresh() is False and rotated == [1]
+    assert not a.token_ok(old_token) and a.token_ok(new)
+    assert not a.cookie_ok(cookie) and a.cookie_ok(a.new_cookie())
+    assert not a.redeem(code)
+
+
+def test_a_pairing_code_works_once_and_for_ten_minutes(tmp_path):
+    from darkroom.web import auth
+
+    now = [1000.0]
+    a = auth.Authority(Config(port=PORT, data_dir=tmp_path, lan=True), clock=lambda: now[0])
+    once = a.new_code()
+    assert a.redeem(once) and not a.redeem(once)
+    late, in_time = a.new_code(), a.new_code()
+    now[0] += auth.PAIR_TTL - 1
+    assert a.redeem(in_time)
+    now[0] += 2
+    assert not a.redeem(late)
+    assert not a.redeem("") and not a.redeem(None) and not a.redeem(late + "x")
+
+
+@pytest.mark.parametrize("config, problem", [
+    (dict(host="0.0.0.0"), "--lan"), (dict(host="192.168.1.20"), "--lan"), (dict(host="::"), "--lan"),
+    (dict(host="0.0.0.0", debug=True), "--lan"),
+    (dict(lan=True, debug=True), "--debug is refused with --lan"),
+    (dict(lan=True, debug=True, host="0.0.0.0"), "--debug is refused with --lan"),
+])
+def test_starting_is_refused(config, problem, tmp_path):
+    from darkroom.web.auth import start_problem
+
+    message = start_problem(Config(data_dir=tmp_path, **config))
+    assert message and problem in message and "\n" not in message
+
+
+@pytest.mark.parametrize("config", [dict(), dict(host="localhost"), dict(host="::1"), dict(debug=True),
+                                    dict(lan=True), dict(lan=True, host="0.0.0.0")])
+def test_starting_is_allowed(config, tmp_path):
+    from darkroom.web.auth import start_problem
+
+    assert start_problem(Config(data_dir=tmp_path, **config)) is None
+
+
+@pytest.mark.parametrize("argv, env, host", [
+    (["--lan"], {}, "0.0.0.0"),
+    (["serve", "--lan"], {}, "0.0.0.0"),
+    ([], {"DARKROOM_LAN": "1"}, "0.0.0.0"),
+    (["--lan", "--host", "127.0.0.1"], {}, "127.0.0.1"),
+    (["--lan", "--host=192.168.1.20"], {}, "192.168.1.20"),
+    (["--lan"], {"DARKROOM_HOST": "10.0.0.2"}, "10.0.0.2"),
+    ([], {}, "127.0.0.1"),
+])
+def test_lan_mode_binds_every_address_unless_told(argv, env, host, tmp_path):
+    from darkroom.web.auth import lan_host
+
+    env = {"DARKROOM_DATA_DIR": str(tmp_path), **env}
+    config = Config.load(argv, env=env)
+    assert lan_host(config, argv, env) == host
