@@ -6,6 +6,8 @@ from __future__ import annotations
 import signal
 import threading
 
+import requests
+
 import websocket_events as events
 
 FAIL_APPENDS = ("CREATE TRIGGER fail_appends BEFORE INSERT ON event_log "
@@ -22,6 +24,18 @@ def snapshot(server, *channels: str) -> list[dict]:
         got.append(m)
     c.close()
     return got
+
+
+def logged_notes(server) -> set[int]:
+    """The seq of every "note" event in the durable log, read page by page."""
+    logged: set[int] = set()
+    since = 0
+    while True:
+        page = server.get(f"/api/events?since={since}&channels=system&limit=1000").json()
+        logged |= {e["seq"] for e in page["events"] if e["type"] == "note"}
+        since = page["next_since"]
+        if not page["has_more"]:
+            return logged
 
 
 def test_an_external_catalogue_event_never_becomes_snapshot_state(live_server):
@@ -97,12 +111,38 @@ def test_no_acknowledged_event_is_lost_to_kill_9(start_app, tmp_path):
     app.proc.wait(timeout=10)
     assert len(acknowledged) == 320
     again = start_app(data_dir=data)
-    logged = set()
-    since = 0
-    while True:
-        page = again.get(f"/api/events?since={since}&channels=system&limit=1000").json()
-        logged |= {e["seq"] for e in page["events"] if e["type"] == "note"}
-        since = page["next_since"]
-        if not page["has_more"]:
-            break
-    assert set(acknowledged) <= logged
+    assert set(acknowledged) <= logged_notes(again)
+
+
+def test_sigterm_keeps_every_acknowledged_event_and_refuses_the_rest(start_app, tmp_path):
+    data = tmp_path / "data"
+    app = start_app(data_dir=data)
+    acknowledged: list[int] = []
+    answers: list[int] = []
+    lock = threading.Lock()
+    half = threading.Event()
+
+    def post() -> None:
+        for i in range(400):
+            try:
+                r = app.post("/websocket/broadcast", {"type": "note", "channel": "system",
+                                                      "data": {"i": i}}, timeout=5)
+            except requests.RequestException:
+                return  # the server has gone
+            with lock:
+                answers.append(r.status_code)
+                if r.status_code == 200:
+                    acknowledged.append(r.json()["seq"])
+                if len(acknowledged) >= 100:
+                    half.set()
+
+    threads = [threading.Thread(target=post) for _ in range(4)]
+    for t in threads:
+        t.start()
+    assert half.wait(30)
+    app.terminate(signal.SIGTERM)
+    for t in threads:
+        t.join()
+    assert set(answers) <= {200, 503}
+    again = start_app(data_dir=data)
+    assert set(acknowledged) <= logged_notes(again)
