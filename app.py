@@ -3,6 +3,8 @@
 ``python app.py`` serves on 127.0.0.1:5100 with the embedded defaults (SQLite
 in the data directory, in-process hub and workers) on a production server:
 gunicorn's gthread worker on POSIX, Werkzeug's threaded server on Windows.
+``--lan`` serves the studio LAN (token, pairing: ``darkroom/web/auth.py``);
+``darkroom rotate-token`` replaces the install's token.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from darkroom.db import Database
 from darkroom.realtime.eventlog import LogTrimmer, SqlEventLog
 from darkroom.realtime.hub import Hub
 from darkroom.runtime import Runtime
-from darkroom.web import errors, pages, security, serving
+from darkroom.web import auth, errors, pages, security, serving
 
 
 def create_app(config: Optional[Config] = None, start: bool = True,
@@ -31,10 +33,17 @@ def create_app(config: Optional[Config] = None, start: bool = True,
     workers, monitor or importer publish into it (tests, hub-only deployments).
     """
     config = config or Config.load()
+    problem = auth.start_problem(config)
+    if problem:
+        raise RuntimeError(problem)
+    logs.install_redaction()
     config.data_dir.mkdir(parents=True, exist_ok=True)
     app = Flask(__name__, static_folder=str(pages.STATIC_DIR),
                 template_folder=str(pages.TEMPLATE_DIR))
-    app.config["MAX_CONTENT_LENGTH"] = config.max_message_size
+    app.config["MAX_CONTENT_LENGTH"] = config.max_body_size
+    # Never Werkzeug's debugger nor Flask's debug mode (--debug means verbose logs only):
+    # an error answer is JSON without a traceback in every mode.
+    app.debug = False
     app.config["JSON_SORT_KEYS"] = False
     app.json.sort_keys = False
     db = Database(config.database_url)
@@ -45,7 +54,8 @@ def create_app(config: Optional[Config] = None, start: bool = True,
     runtime.add(LogTrimmer(event_log, config.log_max_events, config.log_max_age))
     app.extensions["darkroom"] = runtime
     errors.init_app(app)
-    security.init_app(app, config)
+    authority = auth.install(app, config, runtime)
+    security.init_app(app, config, authority)
     websocket_server.init_app(app, runtime.hub)
     if with_pipeline:
         pipeline.init_app(app)
@@ -56,8 +66,17 @@ def create_app(config: Optional[Config] = None, start: bool = True,
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    config = Config.load(sys.argv[1:] if argv is None else argv)
-    logs.configure(config.log_level)
+    """``darkroom [serve] [options]`` or ``darkroom rotate-token [--data-dir D]``."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["rotate-token"]:
+        return auth.rotate_command(argv[1:])
+    config = Config.load(argv)
+    config.host = auth.lan_host(config, argv)
+    problem = auth.start_problem(config)
+    if problem:
+        print(f"darkroom: {problem}", file=sys.stderr)
+        return 2
+    logs.configure("debug" if config.debug else config.log_level)
     return serving.serve(lambda: create_app(config), config)
 
 

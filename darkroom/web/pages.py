@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flask import Blueprint, Flask, render_template
+from flask import Blueprint, Flask, current_app, render_template
 
 log = logging.getLogger("darkroom.web")
 
@@ -22,7 +22,9 @@ bp = Blueprint("web", __name__)
 
 @bp.get("/")
 def dashboard():
-    return render_template("dashboard.html")
+    # In LAN mode the dashboard shows a pairing QR code for phones (darkroom/web/auth.py).
+    lan = current_app.extensions["darkroom"].config.lan
+    return render_template("dashboard.html", lan=lan)
 
 
 @bp.get("/mobile")

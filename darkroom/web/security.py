@@ -7,6 +7,14 @@
   or a configured one: any other page the user visits cannot read the event
   stream or post to the API. ``Origin: null`` is refused.
 - ``Sec-Fetch-Site: cross-site`` on a request that writes is refused.
+- A request that writes (any method but GET, HEAD, OPTIONS) must say
+  ``Content-Type: application/json`` (415 otherwise), body or not: a form or a
+  ``no-cors`` fetch of another page cannot.
+- LAN mode (``--lan``): every request but the pairing page needs the install's
+  token or a paired device's cookie (401), and a write on the cookie alone
+  also needs ``X-Darkroom-Request: 1`` (403; see ``darkroom/web/auth.py``).
+  ``Host`` may also be any address of this machine. A loopback caller is not
+  trusted in LAN mode: a proxy on this machine would make everyone loopback.
 """
 
 from __future__ import annotations
@@ -15,9 +23,10 @@ import ipaddress
 from typing import Optional
 from urllib.parse import urlsplit
 
-from flask import Flask, request
+from flask import Flask, g, make_response, render_template, request
 
 from darkroom.config import LOOPBACK_HOSTS, Config
+from darkroom.web import auth as lan_auth
 from darkroom.web.errors import ApiError
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -70,6 +79,8 @@ class Guard:
         names = set(LOOPBACK_HOSTS) | {h.lower() for h in config.allowed_hosts}
         if config.host not in ("0.0.0.0", "::"):
             names.add(config.host.lower())
+        if config.lan:
+            names.update(lan_auth.machine_addresses())
         self.host_names = frozenset(names)
         self.origins = frozenset(self._origin(o) for o in config.allowed_origins)
         loopback = {f"http://{h}:{config.port}" for h in ("localhost", "127.0.0.1", "[::1]")}
@@ -102,8 +113,24 @@ class Guard:
         return normal == f"{request.scheme}://{host_header.lower()}"
 
 
-def init_app(app: Flask, config: Config) -> None:
+def _unauthorized(upgrade: bool):
+    """401: JSON for the API and the WebSocket upgrade, a page that says how to pair for a browser."""
+    if (request.method == "GET" and not upgrade
+            and "text/html" in request.headers.get("Accept", "")):
+        response = make_response(render_template("pair.html", paired=False, unpaired=True), 401)
+    else:
+        response, _ = ApiError(401, "unauthorized",
+                               "this server is in LAN mode: send the install's token "
+                               "(Authorization: Bearer ...) or pair this device").response()
+        response.status_code = 401
+    response.headers["WWW-Authenticate"] = 'Bearer realm="darkroom"'
+    return response
+
+
+def init_app(app: Flask, config: Config, authority: Optional[lan_auth.Authority] = None) -> None:
     guard = Guard(config)
+    if config.lan and authority is None:
+        authority = lan_auth.Authority(config)
 
     @app.before_request
     def _check_request():
@@ -112,13 +139,28 @@ def init_app(app: Flask, config: Config) -> None:
             raise ApiError(403, "forbidden_host", "this server does not answer to that Host")
         writes = request.method not in SAFE_METHODS
         upgrade = request.headers.get("Upgrade", "").lower() == "websocket"
+        how = None
+        if config.lan and request.path not in lan_auth.PUBLIC_PATHS:
+            how = authority.authenticate(request)
+            if how is None:
+                return _unauthorized(upgrade)
+        g.darkroom_auth = how
         if not (writes or upgrade):
             return
         origin = request.headers.get("Origin")
         if origin is not None and not guard.origin_allowed(origin, host):
             raise ApiError(403, "forbidden_origin", "requests from that Origin are not allowed")
-        if writes and request.headers.get("Sec-Fetch-Site") == "cross-site":
+        if not writes:
+            return
+        if request.headers.get("Sec-Fetch-Site") == "cross-site":
             raise ApiError(403, "forbidden_origin", "cross-site requests are not allowed")
+        if request.mimetype != "application/json":
+            raise ApiError(415, "unsupported_media_type",
+                           "a request that writes must send Content-Type: application/json "
+                           "(with an empty body or {} when it has nothing to say)")
+        if how == "cookie" and request.headers.get(lan_auth.CSRF_HEADER) != "1":
+            raise ApiError(403, "csrf_header_missing",
+                           f"a write authorised by the session cookie needs {lan_auth.CSRF_HEADER}: 1")
 
     @app.after_request
     def _safe_headers(response):

@@ -178,6 +178,7 @@ class Server:
 
     host = "127.0.0.1"
     port: int
+    token: Optional[str] = None  # LAN mode: sent as a Bearer token by the HTTP helpers and ws()
 
     @property
     def url(self) -> str:
@@ -187,23 +188,41 @@ class Server:
     def ws_url(self) -> str:
         return f"ws://{self.host}:{self.port}/ws"
 
+    def _auth(self, kw: dict) -> dict:
+        """The LAN token (``server.token``), when a test set one, as a Bearer header."""
+        if self.token:
+            kw["headers"] = {"Authorization": f"Bearer {self.token}", **(kw.get("headers") or {})}
+        return kw
+
     def get(self, path: str, **kw) -> requests.Response:
         kw.setdefault("timeout", 10)
-        return requests.get(self.url + path, **kw)
+        return requests.get(self.url + path, **self._auth(kw))
+
+    @staticmethod
+    def _json(json_body, kw: dict) -> dict:
+        """A write is JSON even without a body (the server answers 415 otherwise)."""
+        if json_body is None and "data" not in kw and "json" not in kw:
+            kw["data"] = b""
+            kw["headers"] = {"Content-Type": "application/json", **(kw.get("headers") or {})}
+        elif json_body is not None:
+            kw["json"] = json_body
+        return kw
 
     def post(self, path: str, json_body=None, **kw) -> requests.Response:
         kw.setdefault("timeout", 10)
-        return requests.post(self.url + path, json=json_body, **kw)
+        return requests.post(self.url + path, **self._auth(self._json(json_body, kw)))
 
     def patch(self, path: str, json_body=None, **kw) -> requests.Response:
         kw.setdefault("timeout", 10)
-        return requests.patch(self.url + path, json=json_body, **kw)
+        return requests.patch(self.url + path, **self._auth(self._json(json_body, kw)))
 
     def ws(self, welcome: bool = True, **kw) -> Client:
         """Open a client; by default consume ``connection_established``."""
         kw.setdefault("open_timeout", 5)
         kw.setdefault("max_size", 2**24)
         kw.setdefault("legacy", True)  # a plain connection object, closed by the test
+        if self.token:
+            kw.setdefault("additional_headers", {"Authorization": f"Bearer {self.token}"})
         client = Client(connect(self.ws_url, **kw))
         if welcome:
             msg = client.recv()
@@ -259,7 +278,8 @@ class AppProcess(Server):
             if self.proc.poll() is not None:
                 raise RuntimeError(f"app.py exited {self.proc.returncode}:\n{self.output()}")
             try:
-                if self.get("/websocket/stats", timeout=1).status_code == 200:
+                # 401: up, in LAN mode (the test reads the token from the data directory).
+                if self.get("/websocket/stats", timeout=1).status_code in (200, 401):
                     break
             except requests.RequestException:
                 pass

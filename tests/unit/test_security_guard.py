@@ -39,8 +39,12 @@ def client(make_client):
 
 
 def call(client, method: str, path: str = "/api/thing", host: str = f"127.0.0.1:{PORT}", **headers):
-    """A request as our own clients send it: writes are JSON, so only the guard can refuse them."""
-    body = {} if method in ("GET", "HEAD", "OPTIONS") else {"data": b"{}", "content_type": "application/json"}
+    """A request as our own clients send it: writes are JSON, so only the guard can refuse them.
+    ``Content_Type=`` sends another type (None: none at all)."""
+    content_type = headers.pop("Content_Type", "application/json")
+    body = {}
+    if method not in ("GET", "HEAD", "OPTIONS"):
+        body = {"data": b"{}", **({"content_type": content_type} if content_type else {})}
     return client.open(path, method=method, headers={"Host": host, **headers}, **body)
 
 

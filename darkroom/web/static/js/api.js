@@ -1,6 +1,10 @@
 /**
  * The public HTTP API, as any client sees it: JSON in, JSON out, errors as
  * ApiError with the server's `code` and `error` text.
+ *
+ * Every write says `Content-Type: application/json` (the server answers 415
+ * otherwise, body or not) and `X-Darkroom-Request: 1`, which a LAN server
+ * wants beside the session cookie (a foreign page cannot send that header).
  */
 
 export class ApiError extends Error {
@@ -14,9 +18,10 @@ export class ApiError extends Error {
 
 async function request(method, path, body) {
   const init = { method, headers: { Accept: "application/json" }, credentials: "same-origin" };
-  if (body !== undefined) {
+  if (method !== "GET" && method !== "HEAD") {
     init.headers["Content-Type"] = "application/json";
-    init.body = JSON.stringify(body);
+    init.headers["X-Darkroom-Request"] = "1";
+    init.body = JSON.stringify(body === undefined ? {} : body);
   }
   const res = await fetch(path, init);
   let data = null;

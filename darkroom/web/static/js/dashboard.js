@@ -15,6 +15,7 @@ import { createJobs } from "./dash/jobs.js";
 import { createLog } from "./dash/log.js";
 import { createSessions } from "./dash/sessions.js";
 import { createNotices, createSystem } from "./dash/system.js";
+import { createPairing } from "./dash/pairing.js";
 
 const listeners = new Map();
 const ctx = {
@@ -47,6 +48,7 @@ try {
   throw err;
 }
 const log = createLog(catalog);
+createPairing(ctx);
 
 const rt = connect({ clientType: "gui", clientName: "Darkroom dashboard", channels: catalog.channels });
 window.darkroomClient = rt;
