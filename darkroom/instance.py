@@ -13,10 +13,14 @@ import errno
 import json
 import os
 import socket
+import time
 from pathlib import Path
 from typing import Optional
 
+import psutil
+
 LOCK_NAME = "darkroom.lock"
+ORPHAN_WAIT = 10.0  # seconds to wait for the children of a holder that is gone
 
 
 class AlreadyRunning(Exception):
@@ -41,16 +45,26 @@ class InstanceLock:
         self.path = self.data_dir / LOCK_NAME
         self._fd: Optional[int] = None
 
-    def acquire(self, url: str) -> None:
-        """Take the lock or raise AlreadyRunning naming its holder."""
+    def acquire(self, url: str, orphan_wait: float = ORPHAN_WAIT) -> None:
+        """Take the lock or raise AlreadyRunning naming its holder.
+
+        When the recorded holder is gone but the lock is still held, a child it
+        forked (a gunicorn worker whose master was killed) is winding down:
+        wait for it a little instead of refusing.
+        """
         self.data_dir.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            _lock(fd)
-        except OSError:
-            holder = _read(fd)
-            os.close(fd)
-            raise AlreadyRunning(self.data_dir, holder) from None
+        deadline = time.monotonic() + orphan_wait
+        while True:
+            try:
+                _lock(fd)
+                break
+            except OSError:
+                holder = _read(fd)
+                if psutil.pid_exists(holder.get("pid", -1)) or time.monotonic() > deadline:
+                    os.close(fd)
+                    raise AlreadyRunning(self.data_dir, holder) from None
+                time.sleep(0.1)
         os.ftruncate(fd, 0)
         os.lseek(fd, 0, os.SEEK_SET)
         os.write(fd, json.dumps({"pid": os.getpid(), "url": url}).encode())

@@ -6,6 +6,7 @@ from __future__ import annotations
 import signal
 import threading
 
+import psutil
 import requests
 
 import websocket_events as events
@@ -107,8 +108,12 @@ def test_no_acknowledged_event_is_lost_to_kill_9(start_app, tmp_path):
         t.start()
     for t in threads:
         t.join()
-    app.proc.send_signal(signal.SIGKILL)
+    master = psutil.Process(app.proc.pid)
+    tree = [*master.children(recursive=True), master]
+    for process in tree:  # the whole server, at once, as a crash would
+        process.send_signal(signal.SIGKILL)
     app.proc.wait(timeout=10)
+    psutil.wait_procs(tree, timeout=10)
     assert len(acknowledged) == 320
     again = start_app(data_dir=data)
     assert set(acknowledged) <= logged_notes(again)

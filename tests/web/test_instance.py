@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -42,3 +43,11 @@ def test_a_port_in_use_is_one_line_not_a_traceback(tmp_path):
     assert result.returncode == 1
     assert result.stderr.strip() == (f"darkroom: 127.0.0.1:{port} is already in use "
                                      "(another Darkroom?); choose another port with --port")
+
+
+def test_after_the_master_is_killed_a_restart_waits_for_its_orphaned_worker(start_app, tmp_path):
+    first = start_app(data_dir=tmp_path / "data")
+    first.proc.send_signal(signal.SIGKILL)  # the worker lives on until it notices
+    first.proc.wait(timeout=10)
+    again = start_app(data_dir=tmp_path / "data")
+    assert again.get("/websocket/stats").status_code == 200
