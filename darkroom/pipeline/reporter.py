@@ -57,6 +57,11 @@ class ErrorLimiter:
             suppressed, state[2] = state[2], 0
             return suppressed
 
+    def reset(self) -> None:
+        """Forget every window and count (a test's fresh start)."""
+        with self._lock:
+            self._kinds.clear()
+
     def _forget(self, now: float) -> None:
         """Drop kinds with nothing pending and an old window (else the oldest)."""
         idle = [k for k, (start, _, pending) in self._kinds.items()

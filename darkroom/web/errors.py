@@ -60,9 +60,9 @@ def answer_as_json(app: Flask, error_type: type[Exception]) -> None:
 DEFAULT_JSON_DEPTH = 64
 
 
-def _max_depth() -> int:
+def _limit(name: str, default):
     runtime = current_app.extensions.get("darkroom")
-    return getattr(getattr(runtime, "config", None), "max_json_depth", DEFAULT_JSON_DEPTH)
+    return getattr(getattr(runtime, "config", None), name, default)
 
 
 def json_depth(value: Any, limit: int) -> int:
@@ -89,15 +89,18 @@ def json_value() -> Any:
     """The request's JSON body, any JSON value: 415 not JSON; 400 ``invalid_json`` for a
     body that does not parse or nests deeper than ``max_json_depth`` (a body nested 10,000
     deep is a 400, not the parser's RecursionError); 413 over the body limit (Flask's
-    ``MAX_CONTENT_LENGTH``)."""
+    ``MAX_CONTENT_LENGTH``, and ``max_body_size`` checked here before the body is read)."""
     if not request.is_json:
         raise ApiError(415, "unsupported_media_type", "Content-Type must be application/json")
+    max_body = _limit("max_body_size", None)
+    if max_body is not None and (request.content_length or 0) > max_body:
+        raise ApiError(413, "payload_too_large", f"the body is larger than {max_body} bytes")
     raw = request.get_data(cache=True)
     try:
         data = json.loads(raw)
     except (ValueError, RecursionError):
         raise ApiError(400, "invalid_json", "body is not valid JSON") from None
-    limit = _max_depth()
+    limit = _limit("max_json_depth", DEFAULT_JSON_DEPTH)
     if json_depth(data, limit) > limit:
         raise ApiError(400, "invalid_json", f"body nests deeper than {limit} levels")
     return data

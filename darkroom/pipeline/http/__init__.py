@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
-from werkzeug.routing import BaseConverter, ValidationError
+from werkzeug.routing import BaseConverter
 
 from darkroom.pipeline.http import (
     approval,
     exports,
     imports,
     jobs,
+    params,
     photos,
     presets,
     queue,
@@ -27,23 +28,35 @@ from darkroom.pipeline.http import (
 )
 from darkroom.pipeline.reporter import report_error
 
-# The largest id any database stores (a signed 64-bit integer).
-MAX_URL_ID = 2**63 - 1
+# The largest id: ids are INTEGER columns, 32-bit on PostgreSQL (SQLite's are 64-bit, and
+# its driver overflows past those), so nothing larger can name a row anywhere.
+MAX_URL_ID = params.MAX_ID
+
+
+def _at_most(n: int) -> str:
+    """A regex for the decimal numbers 0..n without leading zeros (beyond "0" itself)."""
+    digits = str(n)
+    parts = ["0", f"[1-9][0-9]{{0,{len(digits) - 2}}}"] if len(digits) > 1 else ["0"]
+    for i, d in enumerate(digits):
+        low = 1 if i == 0 else 0
+        if int(d) > low:
+            rest = len(digits) - i - 1
+            parts.append(f"{digits[:i]}[{low}-{int(d) - 1}]" + (f"[0-9]{{{rest}}}" if rest else ""))
+    parts.append(digits)
+    return "(?:" + "|".join(parts) + ")"
 
 
 class IdConverter(BaseConverter):
-    """``<id:photo_id>``: ASCII digits of a non-negative 64-bit integer; anything else
-    (99999999999999999999, a sign, other scripts' digits) matches no route, so it is a
-    404 before any query runs, never an overflow in the database driver."""
+    """``<id:photo_id>``: ASCII digits of an id 0..MAX_URL_ID. Anything else (2**31,
+    99999999999999999999, a sign, leading zeros, other scripts' digits) matches no route, so it is a 404
+    before any query runs, never an overflow in the database driver (and never a 405: the
+    path matches no rule of any method)."""
 
-    regex = r"[0-9]{1,19}"
+    regex = _at_most(MAX_URL_ID)
     part_isolating = True
 
     def to_python(self, value: str) -> int:
-        number = int(value)
-        if number > MAX_URL_ID:
-            raise ValidationError()
-        return number
+        return int(value)
 
     def to_url(self, value) -> str:
         return str(int(value))

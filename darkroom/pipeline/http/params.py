@@ -12,7 +12,8 @@ from flask import request
 from darkroom.pipeline.errors import PipelineError
 from darkroom.web.errors import json_body, json_value
 
-MAX_ID = 2**31
+# Ids are INTEGER columns (32-bit on PostgreSQL): the largest id there can be.
+MAX_ID = 2**31 - 1
 MAX_LIST = 1000
 MAX_REASON = 1000
 PRIORITY = (1, 10)
@@ -86,7 +87,7 @@ def id_list(data: dict, key: str) -> Optional[list[int]]:
     if value is None or value == []:
         return None
     if not isinstance(value, list) or len(value) > MAX_LIST or not all(
-            isinstance(i, int) and not isinstance(i, bool) and 0 <= i < MAX_ID for i in value):
+            isinstance(i, int) and not isinstance(i, bool) and 0 <= i <= MAX_ID for i in value):
         raise PipelineError(400, "invalid_field",
                             f"'{key}' must be a list of at most {MAX_LIST} photo ids")
     return list(dict.fromkeys(value))

@@ -33,7 +33,7 @@ FOLDER_NOT_FOUND = "no import folder at that path"
 # Never import from these, even if a root is misconfigured to hold them.
 POSIX_FORBIDDEN = ("/dev", "/proc", "/sys")
 _WINDOWS_DEVICE = re.compile(r"^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³]|conin\$|conout\$)"
-                             r"(\..*)?$", re.IGNORECASE)
+                             r"\s*(\..*)?$", re.IGNORECASE)
 
 
 def file_not_found() -> PipelineError:
