@@ -388,6 +388,10 @@ class Hub:
     def _deliver(self, out: list[tuple[str, Optional[Hashable], bytes]]) -> None:
         """Frame each event once per framer in use, then write each client's frames in one go."""
         index = self._index
+        if len(out) == 1:  # the steady state: one event, the same frames for everyone
+            channel, key, data = out[0]
+            self._deliver_one(index.get(channel, ()), key, data)
+            return
         per_client: dict[Client, list] = {}
         for channel, key, data in out:
             members = index.get(channel)
@@ -409,6 +413,20 @@ class Hub:
         for client, frames in per_client.items():
             if client.deliver(frames):
                 delivered += len(frames)
+                if client.backlog is not None and client.backlog_bytes > limit:
+                    self.kick(client, "slow")
+        self.delivered += delivered
+
+    def _deliver_one(self, members: tuple, key: Optional[Hashable], data: bytes) -> None:
+        shared: dict = {}  # framer -> the one-frame list every client of that kind gets
+        delivered = 0
+        limit = self.config.outbox_limit
+        for client in members:
+            frames = shared.get(client.framer)
+            if frames is None:
+                frames = shared[client.framer] = [(key, client.framer(data))]
+            if client.deliver(frames):
+                delivered += 1
                 if client.backlog is not None and client.backlog_bytes > limit:
                     self.kick(client, "slow")
         self.delivered += delivered

@@ -97,7 +97,11 @@ class Outbox:
         return True
 
     def _send_now(self, frames: list[tuple[object, bytes]]) -> list[tuple[object, bytes]]:
-        """With the lock held and nothing queued, write now; return the frames left over."""
+        """With the lock held and nothing queued, write now; return the frames left over.
+
+        A stall is timed from here when something is left over: an outbox that
+        was empty cannot have stalled before it had anything waiting.
+        """
         data = frames[0][1] if len(frames) == 1 else b"".join(f for _, f in frames)
         try:
             sent = self.raw.send(data)
@@ -106,10 +110,9 @@ class Outbox:
         except OSError:
             self._fail()
             return []
-        if sent:
-            self.last_progress = time.monotonic()
         if sent == len(data):
             return []
+        self.last_progress = time.monotonic()
         rest: list[tuple[object, bytes]] = []
         for key, frame in frames:
             if sent >= len(frame):

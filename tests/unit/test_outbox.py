@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 
 import pytest
 
@@ -133,3 +134,16 @@ def test_shutdown_refuses_writes_and_ends_the_connection(pair, flusher):
     assert outbox.write([(None, b"late")]) is False
     assert read_exactly(peer, 5) == b"hello"
     assert peer.recv(10) == b""
+
+
+def test_a_long_idle_outbox_is_not_stalled_by_its_first_congested_write(pair, flusher):
+    outbox, _, _ = make(pair, flusher)
+    try:
+        while True:  # the kernel's buffer full, and nothing waiting in the outbox
+            outbox.raw.send(b"k" * 4096)
+    except BlockingIOError:
+        pass
+    outbox.last_progress -= 3600  # an hour since the outbox last wrote anything
+    outbox.write([(None, b"first frame in an hour")])
+    assert outbox.pending() > 0
+    assert outbox.stalled_for(time.monotonic()) < 1.0
