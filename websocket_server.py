@@ -171,6 +171,8 @@ def catalog():
 
 @api.post("/broadcast")
 def broadcast():
+    # An event goes to every subscriber's outbox: it may be no bigger than a message.
+    request.max_content_length = _hub().config.max_message_size
     body = json_body()
     name, channel, data = body.get("type"), body.get("channel"), body.get("data", {})
     if not name:
