@@ -44,9 +44,20 @@ def _timed(call):
     return res, time.monotonic() - start
 
 
+def _age_atime(path) -> None:
+    """An access time in 1970: any read moves it (relatime updates an atime older than the
+    mtime), so a read is visible without watching the server."""
+    os.utime(path, (1, os.stat(path).st_mtime), follow_symlinks=False)
+
+
+def _not_read(path) -> bool:
+    return os.stat(path).st_atime == 1
+
+
 def _refused_file_paths(root, outside) -> dict[str, str]:
     """Every way to name a file that must not be imported, each built for real on disk."""
     secret = write_image(outside / "b.jpg", seed=901)
+    _age_atime(secret)
     (outside / "sub").mkdir()
     (root / "sub").mkdir()
     (root / "link.jpg").symlink_to(secret)
@@ -92,6 +103,7 @@ def test_every_refused_file_gets_the_same_404_fast_and_nothing_is_read(server, l
         assert str(outside) not in res.text and "b.jpg" not in res.text, (what, res.text)
         answers[what] = (res.status_code, body)
     assert len({repr(a) for a in answers.values()}) == 1, answers
+    assert _not_read(outside / "b.jpg"), "a file outside the roots was read"
     # The same with a session: the file is refused before the session is even looked at.
     res = server.post("/import/file", {"file_path": cases["absolute outside"], "session_id": 1})
     assert (res.status_code, res.json()) == answers["missing inside"]
@@ -123,9 +135,11 @@ def test_a_file_over_the_size_limit_is_refused_before_it_is_read(make_server, la
     huge = root / "huge.jpg"
     with open(huge, "wb") as fp:
         fp.truncate(16 * 1024**3)  # sparse: 16 GiB that take no disk, minutes to hash
+    _age_atime(huge)
     res, took = _timed(lambda: server.post("/import/file", {"file_path": str(huge)}))
     error(res, 413, "file_too_large")
     assert took < FAST, took
+    assert _not_read(huge), "the file was read"
     bigger = write_image(root / "bigger.jpg", 400, 300, seed=904)
     assert bigger.stat().st_size > limit
     error(server.post("/import/file", {"file_path": str(bigger)}), 413, "file_too_large")
