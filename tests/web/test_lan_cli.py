@@ -18,7 +18,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 
-def run_app(*args: str, timeout: float = 30) -> subprocess.CompletedProcess:
+def run_app(*args: str, timeout: float = 15) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(ROOT / "app.py"), *args], cwd=ROOT,
                           capture_output=True, text=True, timeout=timeout)
 
