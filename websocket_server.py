@@ -18,12 +18,13 @@ from flask import Blueprint, Flask, current_app, jsonify, request
 from flask_sock import Sock
 
 import websocket_events
-from darkroom.realtime import protocol
-from darkroom.realtime.hub import CLOSE_POLICY, CLOSE_TOO_BIG, Client, Hub, Receipt
-from darkroom.realtime.protocol import ProtocolError, reply, utc_timestamp
+from darkroom.realtime import protocol, replies
+from darkroom.realtime.hub import CLOSE_TOO_BIG, Client, Hub, Receipt
+from darkroom.realtime.protocol import ProtocolError
 from darkroom.realtime.ratelimit import TokenBucket
 from darkroom.realtime.transport import TransportClosed
 from darkroom.realtime.transports import websocket
+from darkroom.web import streams
 from darkroom.web.errors import ApiError, json_body
 
 log = logging.getLogger("darkroom.ws")
@@ -54,6 +55,7 @@ def init_app(app: Flask, hub: Hub) -> None:
     sock.route(WS_PATH)(ws_endpoint)
     app.register_blueprint(api)
     app.register_blueprint(history)
+    streams.init_app(app, hub)  # SSE (/events) and long polling (/ws/*) on the same hub
 
 
 # --- /ws -------------------------------------------------------------------------
@@ -85,20 +87,33 @@ def _prepare_upgrade():
 
 
 def ws_endpoint(ws) -> None:
-    """Serve one WebSocket client for the whole life of its connection."""
+    """Serve one WebSocket client for the whole life of its connection.
+
+    ``/ws?channels=photos,sessions`` (with ``since``, ``snapshot``, ``client_type``,
+    ``client_name``) registers and subscribes on connect, as the messages would.
+    """
     hub = _hub()
     config = hub.config
     transport = websocket.WebSocketTransport(
         ws, request.environ, config.max_message_size,
         TokenBucket(config.inbound_rate, config.inbound_burst))
     client = hub.connect(transport, request.remote_addr or "")
-    transport.on_flood = lambda: hub.kick(client, "rate_limited", CLOSE_POLICY)
+    transport.on_flood = replies.on_flood(hub, client)
     try:
-        client.send(reply("connection_established", client_id=client.id,
-                          server_time=utc_timestamp(),
-                          protocol_version=protocol.PROTOCOL_VERSION,
-                          heartbeat_interval=hub.config.ping_interval,
-                          epoch=hub.epoch, seq=hub.seq))
+        try:
+            register, subscribe = protocol.connect_requests(
+                request.args, websocket_events.CHANNELS, config.max_subscribe_channels)
+        except ProtocolError as err:
+            register, subscribe, refused = None, None, err
+        else:
+            refused = None
+        if register is not None:
+            replies.apply(hub, client, register, quiet=True)
+        replies.greet(hub, client, subscribing=subscribe is not None)
+        if refused is not None:
+            client.send(protocol.error_message(refused))
+        if subscribe is not None:
+            replies.apply(hub, client, subscribe)
         wait = max(hub.config.ping_interval or 0, 1.0) * 2
         while transport.open and not client.closing:
             raw = transport.receive(wait)
@@ -113,41 +128,11 @@ def ws_endpoint(ws) -> None:
 
 
 def _handle(hub: Hub, client: Client, raw) -> None:
-    transport = client.transport
-    if transport.too_big(raw):
+    if client.transport.too_big(raw):
         hub.refused["message_too_big"] += 1
         hub.kick(client, "too_big", CLOSE_TOO_BIG)
         return
-    if not transport.admit():
-        hub.refused["rate_limited"] += 1
-        if transport.inbound.refused == 1:  # one answer per streak, not one per message
-            client.send(protocol.error_message(ProtocolError(
-                "rate_limited", f"more than {hub.config.inbound_rate:g} messages a second: "
-                                "slow down or be disconnected")))
-        return
-    try:
-        req = protocol.parse(raw, websocket_events.CHANNELS, hub.config.max_subscribe_channels)
-    except ProtocolError as err:
-        if err.code == "too_many_channels":
-            hub.refused["too_many_channels"] += 1
-        client.send(protocol.error_message(err))
-        return
-    if req.type == "ping":
-        client.last_ping = utc_timestamp()
-        client.send(reply("pong"))
-    elif req.type == "register":
-        client.client_type = req.client_type
-        if req.client_name is not None:
-            client.client_name = req.client_name
-        client.send(reply("registration_confirmed", client_id=client.id,
-                          client_type=client.client_type, client_name=client.client_name))
-        log.info("client registered", extra={"client_id": client.id,
-                                             "client_type": client.client_type})
-    elif req.type == "subscribe":
-        # Subscriptions change, and are confirmed, in publish order (see Hub.subscribe).
-        hub.subscribe(client, req.channels, since=req.since, snapshot=req.snapshot)
-    else:
-        hub.unsubscribe(client, req.channels)
+    replies.answer(hub, client, raw, websocket_events.CHANNELS)
 
 
 # --- HTTP API ----------------------------------------------------------------------
@@ -174,7 +159,9 @@ def broadcast():
     # An event goes to every subscriber's outbox: it may be no bigger than a message.
     request.max_content_length = _hub().config.max_message_size
     body = json_body()
-    name, channel, data = body.get("type"), body.get("channel"), body.get("data", {})
+    name, channel, data = body.get("type"), body.get("channel"), body.get("data")
+    if data is None or data == []:  # missing, or an empty Lua table written as []
+        data = {}
     if not name:
         raise ApiError(400, "missing_field", "'type' is required")
     if not isinstance(name, str) or not _CUSTOM_TYPE.match(name):

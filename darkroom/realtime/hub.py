@@ -163,6 +163,7 @@ class _Subscribe:
     channels: frozenset
     since: Optional[dict]
     snapshot: bool
+    position: bool = False
 
 
 @dataclass(frozen=True)
@@ -272,9 +273,14 @@ class Hub:
         self._queue.put((name, channel, utc_timestamp(), payload, source, receipt))
 
     def subscribe(self, client: Client, channels, since: Optional[dict] = None,
-                  snapshot: bool = False) -> None:
-        """Add channels in publish order; the dispatcher confirms (and replays or snapshots)."""
-        self._queue.put(_Subscribe(client, frozenset(channels), since, snapshot))
+                  snapshot: bool = False, position: bool = False) -> None:
+        """Add channels in publish order; the dispatcher confirms (and replays or snapshots).
+
+        ``position``: the confirmation carries ``epoch`` and ``seq`` (the newest event
+        before the subscription starts) even without ``since``, so a transport that
+        tracks the client's position for it (SSE's event ids) has one from the start.
+        """
+        self._queue.put(_Subscribe(client, frozenset(channels), since, snapshot, position))
 
     def _dispatch_loop(self) -> None:
         get, get_nowait = self._queue.get, self._queue.get_nowait
@@ -454,6 +460,8 @@ class Hub:
         if recovered is not None:
             confirmed.update(recovered=recovered, epoch=self.epoch, seq=self._seq)
             self.replays["recovered" if recovered else "not_recovered"] += 1
+        elif cmd.position:
+            confirmed.update(epoch=self.epoch, seq=self._seq)
         since_seq = cmd.since["seq"] if recovered else self._seq
         if since_seq < self._seq:
             with client.lock:
@@ -465,7 +473,10 @@ class Hub:
         if cmd.snapshot and not recovered:
             state = sorted(v for v in self._state.values() if v[1] in cmd.channels)
             if state:
-                client.deliver([(None, client.framer(data)) for _, _, data in state])
+                # State events are older than the stream's position: a transport whose
+                # frames carry the position (SSE ids) frames them without it.
+                framer = getattr(client.transport, "snapshot_framer", None) or client.framer
+                client.deliver([(None, framer(data)) for _, _, data in state])
 
     def _recoverable(self, since: dict) -> bool:
         """Can every event after ``since`` still be sent? (same epoch, all in the log)"""

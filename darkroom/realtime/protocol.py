@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Collection, Optional
+from typing import Any, Collection, Mapping, Optional
 
 PROTOCOL_VERSION = "1.0"
 CLIENT_TYPES = ("gui", "mobile", "lightroom", "unknown")
@@ -54,6 +54,11 @@ def parse(raw: Any, channels: Collection[str], max_channels: int = 32) -> Reques
         msg = json.loads(raw)
     except (ValueError, RecursionError):
         raise ProtocolError("invalid_json", "message is not valid JSON") from None
+    return parse_message(msg, channels, max_channels)
+
+
+def parse_message(msg: Any, channels: Collection[str], max_channels: int = 32) -> Request:
+    """``parse`` for a message already decoded from JSON (an HTTP body's ``message``)."""
     if not isinstance(msg, dict):
         raise ProtocolError("invalid_message", "message must be a JSON object")
     kind = msg.get("type")
@@ -103,8 +108,8 @@ def _register(msg: dict) -> Request:
 
 def _channels(msg: dict, kind: str, known: Collection[str], most: int) -> tuple[str, ...]:
     channels = msg.get("channels")
-    # An empty Lua table arrives as [] and a missing list means "none".
-    if channels is None:
+    # An empty Lua table arrives as [] or {}, and a missing list means "none".
+    if channels is None or _empty_table(channels):
         return ()
     if not isinstance(channels, list):
         raise ProtocolError("invalid_channels", "channels must be a list of channel names", kind)
@@ -120,16 +125,72 @@ def _channels(msg: dict, kind: str, known: Collection[str], most: int) -> tuple[
 
 def _since(msg: dict) -> Optional[dict]:
     since = msg.get("since")
-    if since is None:
+    if since is None or _empty_table(since):
         return None
     if not isinstance(since, dict):
         raise ProtocolError("invalid_field", "since must be {epoch, seq}", "subscribe")
-    epoch, seq = since.get("epoch"), since.get("seq")
+    epoch, seq = since.get("epoch"), _whole(since.get("seq"))
     if not isinstance(epoch, str) or len(epoch) > 64 or not _is_utf8(epoch):
         raise ProtocolError("invalid_field", "since.epoch must be a string", "subscribe")
     if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
         raise ProtocolError("invalid_field", "since.seq must be an integer >= 0", "subscribe")
     return {"epoch": epoch, "seq": seq}
+
+
+def _empty_table(value: Any) -> bool:
+    """An empty Lua table, which Lua JSON encoders write as ``[]`` or ``{}``."""
+    return isinstance(value, (list, dict)) and not value
+
+
+def _whole(value: Any) -> Any:
+    """A Lua number that holds an integer (``7.0``) as that integer; anything else as is."""
+    if isinstance(value, float) and value.is_integer() and 0 <= value < 2 ** 53:
+        return int(value)
+    return value
+
+
+def parse_position(text: str) -> dict:
+    """``<epoch>:<seq>`` (an SSE event id, a ``since`` query parameter) -> ``{epoch, seq}``."""
+    epoch, sep, seq = (text or "").strip().rpartition(":")
+    if not sep or not seq.isascii() or not seq.isdigit():
+        raise ProtocolError("invalid_field", "a position is <epoch>:<seq>, as in an event's id",
+                            "subscribe")
+    return _since({"since": {"epoch": epoch, "seq": int(seq)}})
+
+
+def format_position(epoch: str, seq: int) -> str:
+    return f"{epoch}:{seq}"
+
+
+def split_channels(text: Optional[str]) -> list[str]:
+    """``jobs,photos`` (a query parameter) -> ``["jobs", "photos"]``."""
+    return [c.strip() for c in (text or "").split(",") if c.strip()]
+
+
+def connect_requests(args: Mapping[str, str], channels: Collection[str],
+                     max_channels: int = 32, since: Optional[str] = None
+                     ) -> tuple[Optional[Request], Optional[Request]]:
+    """The ``register`` and ``subscribe`` a connect URL asks for, parsed as messages are.
+
+    ``?client_type=&client_name=`` register (None when neither is given);
+    ``?channels=jobs,photos[&since=<epoch>:<seq>][&snapshot=1]`` subscribe (None
+    without channels). ``since`` given by the caller (an SSE ``Last-Event-ID``)
+    wins over the query's. Raises ``ProtocolError`` like ``parse``.
+    """
+    register = None
+    if args.get("client_type") is not None or args.get("client_name") is not None:
+        register = _register({"type": "register", "client_type": args.get("client_type") or None,
+                              "client_name": args.get("client_name")})
+    subscribe = None
+    names = split_channels(args.get("channels"))
+    if names:
+        position = since or args.get("since")
+        message = {"type": "subscribe", "channels": names,
+                   "snapshot": (args.get("snapshot") or "").lower() in ("1", "true", "yes")}
+        if position:
+            message["since"] = parse_position(position)
+        subscribe = parse_message(message, channels, max_channels)
+    return register, subscribe
 
 
 def _flag(msg: dict, name: str, kind: str) -> bool:

@@ -9,7 +9,14 @@ knows a web library.
 
 ``framer`` must be a plain function of the bytes alone, the same object for
 every client of one kind: the hub frames each event once per framer and writes
-the same bytes to all of them.
+the same bytes to all of them. A transport whose frames carry the client's
+position in the stream (SSE's ``id:``) may also have a ``snapshot_framer``, used
+for the state events a ``snapshot`` subscription sends (they are older than the
+position; see ``Hub.subscribe``).
+
+The outbox may be any object with ``Outbox``'s interface: the long-polling
+transport has no socket, and its ``MemoryOutbox`` holds the frames until the
+client polls (``darkroom/realtime/memory_outbox.py``).
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ class TransportClosed(Exception):
 
 class Transport(Protocol):
     kind: str
-    outbox: Outbox
+    outbox: Outbox  # or an object with its interface (MemoryOutbox)
     framer: Callable[[bytes], bytes]
 
     @property
