@@ -403,7 +403,14 @@ function Protocol:poll(wait)
   if self.state ~= "connected" then self:_set_state("connected") end
   local messages = data.messages
   if type(messages) ~= "table" then messages = {} end
-  return self:_handle_messages(messages)
+  local handled = self:_handle_messages(messages)
+  if data.closed == true then
+    -- The server closed this client (a `close` message says why): its id is gone.
+    -- Handshake again on the next step, resuming with since.
+    self.client_id = nil
+    self:_set_state("retrying", "the server closed this client")
+  end
+  return handled
 end
 
 --- One step of a polling loop: connect when needed, then one poll. Returns false

@@ -1,0 +1,2 @@
+-- Library/File > Plug-in Extras > Approve Selected in Darkroom
+require("DarkroomDecide").run("approve")
