@@ -16,7 +16,8 @@ Records (one framer per event-log epoch, shared by every SSE client):
   ``event: <type>`` and ``data:``, no ``id`` (the browser's ``Last-Event-ID``
   stays at the last event), except the ``subscription_confirmed`` of a fresh or
   unrecovered subscription, whose ``id`` is where its live stream starts; when
-  the subscription asked to resume and could not, a ``resync`` record follows;
+  the subscription asked to resume and could not, a ``resync`` record (same ``id``)
+  follows: reload the state over HTTP;
 - a snapshot's state events: as events, without ``id`` (they are older);
 - the end: ``event: close`` with ``{"type":"close","code","reason"}``.
 """
@@ -97,7 +98,7 @@ def _frame(epoch: bytes, data: bytes, with_id: bool) -> bytes:
         if msg.get("recovered") is False:
             out += record(b"resync", orjson.dumps({
                 "type": "resync", "timestamp": msg.get("timestamp"), "reason": "not_recovered",
-                "epoch": msg.get("epoch"), "seq": seq}))
+                "epoch": msg.get("epoch"), "seq": seq}), position)
         return out
     return record(name, data)
 
