@@ -60,6 +60,8 @@ def create_app(config: Optional[Config] = None, start: bool = True,
     if with_pipeline:
         pipeline.init_app(app)
     pages.init_app(app)
+    from darkroom.web import ops
+    ops.init_app(app)
     if start:
         runtime.start()
     return app

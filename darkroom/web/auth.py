@@ -46,7 +46,8 @@ MAX_CODES = 64  # live pairing codes kept at once (the oldest go first)
 COOKIE_MAX_AGE = 30 * 24 * 3600
 CSRF_HEADER = "X-Darkroom-Request"
 QUERY_TOKEN_PATHS = frozenset({"/ws"})
-PUBLIC_PATHS = frozenset({"/pair"})
+# Probes (systemd, a load balancer) have no token: /readyz gives them its status only.
+PUBLIC_PATHS = frozenset({"/pair", "/healthz", "/readyz"})
 PAIR_NEXT = ("/", "/mobile")  # where a pairing link may lead
 CHECK_INTERVAL = 1.0  # seconds between looks at the token file
 EXTENSION = "darkroom_auth"

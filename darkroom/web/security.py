@@ -20,6 +20,8 @@
 from __future__ import annotations
 
 import ipaddress
+import logging
+import threading
 from typing import Optional
 from urllib.parse import urlsplit
 
@@ -29,9 +31,13 @@ from darkroom.config import LOOPBACK_HOSTS, Config
 from darkroom.web import auth as lan_auth
 from darkroom.web.errors import ApiError
 
+log = logging.getLogger("darkroom.security")
+
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # connect-src also names our loopback WebSocket origins, so a page opened at
 # 127.0.0.1 can run code that says ws://localhost:<port>/ws (the quick reference's).
+# Not ws://[::1]:<port>: browsers do not accept IPv6 literals in CSP sources (Chromium
+# reports the whole directive on every page); 'self' covers a page opened at [::1].
 CSP = ("default-src 'self'; img-src 'self' data: blob:; connect-src 'self' {sockets}; "
        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
 
@@ -85,7 +91,7 @@ class Guard:
         self.origins = frozenset(self._origin(o) for o in config.allowed_origins)
         loopback = {f"http://{h}:{config.port}" for h in ("localhost", "127.0.0.1", "[::1]")}
         self.loopback_origins = frozenset(loopback)
-        sockets = " ".join(sorted(o.replace("http://", "ws://") for o in loopback))
+        sockets = " ".join(sorted(o.replace("http://", "ws://") for o in loopback if "[" not in o))
         self.csp = CSP.format(sockets=sockets)
 
     @staticmethod
@@ -113,6 +119,26 @@ class Guard:
         return normal == f"{request.scheme}://{host_header.lower()}"
 
 
+class _Once:
+    """Log each distinct refusal (reason and value) once, at warning; repeats at debug."""
+
+    LIMIT = 1024
+
+    def __init__(self):
+        self._seen: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+
+    def refused(self, reason: str, value: str) -> None:
+        key = (reason, value[:200])
+        with self._lock:
+            first = key not in self._seen
+            if first and len(self._seen) < self.LIMIT:
+                self._seen.add(key)
+        (log.warning if first else log.debug)(
+            "request refused", extra={"reason": reason, "value": key[1], "method": request.method,
+                                      "path": request.path, "remote": request.remote_addr})
+
+
 def _unauthorized(upgrade: bool):
     """401: JSON for the API and the WebSocket upgrade, a page that says how to pair for a browser."""
     if (request.method == "GET" and not upgrade
@@ -129,6 +155,7 @@ def _unauthorized(upgrade: bool):
 
 def init_app(app: Flask, config: Config, authority: Optional[lan_auth.Authority] = None) -> None:
     guard = Guard(config)
+    once = _Once()
     if config.lan and authority is None:
         authority = lan_auth.Authority(config)
 
@@ -136,6 +163,7 @@ def init_app(app: Flask, config: Config, authority: Optional[lan_auth.Authority]
     def _check_request():
         host = request.headers.get("Host", "")
         if not guard.host_allowed(host):
+            once.refused("forbidden_host", host)
             raise ApiError(403, "forbidden_host", "this server does not answer to that Host")
         writes = request.method not in SAFE_METHODS
         upgrade = request.headers.get("Upgrade", "").lower() == "websocket"
@@ -149,10 +177,12 @@ def init_app(app: Flask, config: Config, authority: Optional[lan_auth.Authority]
             return
         origin = request.headers.get("Origin")
         if origin is not None and not guard.origin_allowed(origin, host):
+            once.refused("forbidden_origin", origin)
             raise ApiError(403, "forbidden_origin", "requests from that Origin are not allowed")
         if not writes:
             return
         if request.headers.get("Sec-Fetch-Site") == "cross-site":
+            once.refused("cross_site", origin or "")
             raise ApiError(403, "forbidden_origin", "cross-site requests are not allowed")
         if request.mimetype != "application/json":
             raise ApiError(415, "unsupported_media_type",

@@ -23,6 +23,7 @@ from typing import Callable
 
 from flask import Flask
 
+from darkroom import logs
 from darkroom.config import Config
 from darkroom.instance import AlreadyRunning, InstanceLock, PortInUse, check_port_free
 
@@ -34,6 +35,7 @@ GRACEFUL_TIMEOUT = 4
 
 def serve(app_factory: Callable[[], Flask], config: Config) -> int:
     """Serve until told to stop; 1 with one clear line when this instance cannot start."""
+    logs.configure("debug" if config.debug else config.log_level, config.log_format)
     lock = InstanceLock(config.data_dir)
     try:
         check_port_free(config.host, config.port)
@@ -90,6 +92,11 @@ def _serve_gunicorn(app_factory: Callable[[], Flask], config: Config) -> int:
                 "keepalive": 5,
                 "max_requests": 0,
                 "loglevel": config.log_level,
+                # gunicorn's lines in our format (text or JSON), to stderr like ours;
+                # its access log off: --access-log logs requests under either server.
+                "logconfig_dict": logs.gunicorn_logconfig(
+                    "debug" if config.debug else config.log_level, config.log_format),
+                "accesslog": None,
                 "proc_name": "darkroom",
                 # No runtime control socket in the user's home: nothing to manage there.
                 "control_socket_disable": True,
