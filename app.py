@@ -68,10 +68,15 @@ def create_app(config: Optional[Config] = None, start: bool = True,
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """``darkroom [serve] [options]`` or ``darkroom rotate-token [--data-dir D]``."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["rotate-token"]:
-        return auth.rotate_command(argv[1:])
+    """``darkroom [serve] [options]``, or a subcommand (``darkroom --help``): see darkroom/cli.py."""
+    from darkroom import cli
+
+    return cli.main(sys.argv[1:] if argv is None else argv)
+
+
+def serve(argv: Sequence[str]) -> int:
+    """``darkroom [serve] [options]``: start the server with these options."""
+    argv = list(argv)
     config = Config.load(argv)
     config.host = auth.lan_host(config, argv)
     problem = auth.start_problem(config)

@@ -379,9 +379,24 @@ def build_event(name: str, data: Mapping[str, Any]) -> tuple[str, dict]:
 
 
 def publish(name: str, channel: str, payload: dict, source: Optional[str] = None):
-    """Hand an already validated event to the attached hub (no-op without one)."""
+    """Hand an already validated event to the attached hub.
+
+    Without one (a script that imports the helpers, no server in this process)
+    nothing is sent, and the first such call warns (``RuntimeWarning``, once per
+    process) how to send the event from another process instead.
+    """
     hub = _hub
     if hub is None:
+        if not getattr(publish, "warned", False):
+            import warnings
+
+            publish.warned = True  # type: ignore[attr-defined]
+            warnings.warn(
+                f"broadcast_{name}: no Darkroom server runs in this process, so nothing was sent "
+                f"(and later calls will not warn again). From another process, send events to the "
+                f"running server with `darkroom broadcast {name} --channel {channel} --data JSON` "
+                f"or darkroom.client (POST /websocket/broadcast).",
+                RuntimeWarning, stacklevel=3)
         return None
     return hub.publish(name, channel, payload, source=source)
 
