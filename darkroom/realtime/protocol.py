@@ -152,7 +152,7 @@ def _whole(value: Any) -> Any:
 def parse_position(text: str) -> dict:
     """``<epoch>:<seq>`` (an SSE event id, a ``since`` query parameter) -> ``{epoch, seq}``."""
     epoch, sep, seq = (text or "").strip().rpartition(":")
-    if not sep or not seq.isascii() or not seq.isdigit():
+    if not sep or not epoch or not seq.isascii() or not seq.isdigit():
         raise ProtocolError("invalid_field", "a position is <epoch>:<seq>, as in an event's id",
                             "subscribe")
     return _since({"since": {"epoch": epoch, "seq": int(seq)}})

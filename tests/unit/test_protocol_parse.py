@@ -9,7 +9,15 @@ import re
 import pytest
 
 from darkroom.realtime import protocol
-from darkroom.realtime.protocol import ProtocolError, Request, parse
+from darkroom.realtime.protocol import (
+    ProtocolError,
+    Request,
+    connect_requests,
+    parse,
+    parse_message,
+    parse_position,
+    split_channels,
+)
 
 CHANNELS = ("jobs", "photos", "sessions", "system", "queue", "approval", "export")
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -179,3 +187,80 @@ def test_utc_timestamp_is_iso_8601_with_milliseconds_and_z():
     when = datetime(2025, 11, 9, 13, 34, 56, 789123, tzinfo=timezone(timedelta(hours=1)))
     assert protocol.utc_timestamp(when.astimezone(timezone.utc)) == "2025-11-09T12:34:56.789Z"
     assert TIMESTAMP.match(protocol.utc_timestamp())
+
+
+# --- Lua shapes, positions and connect URLs ------------------------------------------------
+
+@pytest.mark.parametrize("empty", [[], {}])
+def test_an_empty_lua_table_is_an_empty_list_of_channels(empty):
+    assert ok({"type": "subscribe", "channels": empty}).channels == ()
+    assert ok({"type": "unsubscribe", "channels": empty}).channels == ()
+
+
+@pytest.mark.parametrize("empty", [[], {}])
+def test_an_empty_lua_table_for_since_means_no_since(empty):
+    assert ok({"type": "subscribe", "channels": ["jobs"], "since": empty}).since is None
+
+
+def test_a_lua_number_holding_an_integer_is_that_integer():
+    req = ok({"type": "subscribe", "channels": ["jobs"], "since": {"epoch": "e", "seq": 42.0}})
+    assert req.since == {"epoch": "e", "seq": 42} and isinstance(req.since["seq"], int)
+
+
+def test_epoch_seconds_timestamps_and_unknown_fields_are_ignored():
+    assert ok({"type": "ping", "timestamp": 1764950400}) == Request("ping")
+    assert ok({"type": "register", "client_type": "lightroom", "timestamp": 1764950400.5}
+              ).client_type == "lightroom"
+
+
+def test_parse_message_takes_a_decoded_message():
+    assert parse_message({"type": "subscribe", "channels": ["jobs"]}, CHANNELS).channels == ("jobs",)
+    with pytest.raises(ProtocolError) as err:
+        parse_message(["ping"], CHANNELS)
+    assert err.value.code == "invalid_message"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("9f1c:0", {"epoch": "9f1c", "seq": 0}),
+    (" 9f1c:4182 ", {"epoch": "9f1c", "seq": 4182}),
+])
+def test_positions_are_epoch_colon_seq(text, expected):
+    assert parse_position(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "9f1c", "9f1c:", "9f1c:-1", "9f1c:1.5", "9f1c:x", ":3",
+                                  "e" * 65 + ":1", "9f1c:\u0663"])
+def test_bad_positions_are_invalid_field(text):
+    with pytest.raises(ProtocolError) as err:
+        parse_position(text)
+    assert err.value.code == "invalid_field"
+
+
+def test_split_channels():
+    assert split_channels(" jobs, photos,,") == ["jobs", "photos"]
+    assert split_channels(None) == [] and split_channels("") == []
+
+
+def test_connect_url_register_and_subscribe():
+    register, subscribe = connect_requests({"channels": "photos,sessions,photos",
+                                            "client_type": "mobile", "client_name": "Phone",
+                                            "since": "e:5", "snapshot": "1"}, CHANNELS)
+    assert register == Request("register", client_type="mobile", client_name="Phone")
+    assert subscribe == Request("subscribe", channels=("photos", "sessions"),
+                                since={"epoch": "e", "seq": 5}, snapshot=True)
+    assert connect_requests({}, CHANNELS) == (None, None)
+    # The caller's position (an SSE Last-Event-ID) wins over the URL's.
+    _, sub = connect_requests({"channels": "jobs", "since": "e:1"}, CHANNELS, since="e:9")
+    assert sub.since == {"epoch": "e", "seq": 9}
+
+
+@pytest.mark.parametrize("args, code", [
+    ({"channels": "jobs,nope"}, "unknown_channel"),
+    ({"client_type": "toaster"}, "unknown_client_type"),
+    ({"channels": "jobs", "since": "later"}, "invalid_field"),
+    ({"channels": ",".join(["jobs"] * 33)}, "too_many_channels"),
+])
+def test_connect_url_refusals_are_protocol_errors(args, code):
+    with pytest.raises(ProtocolError) as err:
+        connect_requests(args, CHANNELS)
+    assert err.value.code == code
