@@ -153,7 +153,8 @@ def test_glue_send_approve_reject_and_the_status_window(lua, make_server, tmp_pa
     window = result["window"]
     assert "job_progress" in window["events"] or "job_completed" in window["events"], window
     assert window["connection_seen"].startswith("Live: connected to")
-    assert "Completed" in window["queue_text"]
+    assert window["queue_text"].startswith("Pending 0 · Processing 0 · Completed 3 · Failed 0")
+    assert window["queue_text"].endswith("Awaiting approval: 3")
     assert window["closed_clean"] is True
     assert not [c for c in ok(server.get("/websocket/clients"))["clients"]
                 if c["client_type"] == "lightroom"]
