@@ -82,6 +82,9 @@ def reject_parser() -> argparse.ArgumentParser:
     return p
 
 
+PAST = {"approve": "approved", "reject": "rejected"}
+
+
 def _decide(args: argparse.Namespace, verb: str) -> int:
     api = common.api(args)
     body = {"reason": args.reason} if verb == "reject" and args.reason is not None else None
@@ -93,11 +96,11 @@ def _decide(args: argparse.Namespace, verb: str) -> int:
             if exc.status == 401:  # no or a wrong token: the same for every id
                 raise
             failed += 1
-            print(f"photo {photo_id}: not {verb}ed: {exc.message} ({exc.code or exc.status})",
+            print(f"photo {photo_id}: not {PAST[verb]}: {exc.message} ({exc.code or exc.status})",
                   file=sys.stderr)
             continue
         done = " (session completed)" if answer.get("session_completed") else ""
-        print(f"photo {photo_id}: {answer.get('decision', verb + 'ed')}{done}")
+        print(f"photo {photo_id}: {answer.get('decision', PAST[verb])}{done}")
     return common.FAILED if failed else common.OK
 
 

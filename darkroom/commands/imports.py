@@ -35,7 +35,7 @@ from darkroom.client import ApiError, Client, Event
 from darkroom.commands import common
 
 PROG = "darkroom import"
-QUIET = 5.0  # seconds without a relevant event before asking the server what became of the rest
+QUIET = 2.0  # seconds without a relevant event before asking the server what became of the rest
 DONE_STATUSES = ("developed",)
 WAITING_STATUSES = ("imported", "analyzed", "queued", "developing")
 ACTIVE_JOBS = ("pending", "running", "processing")

@@ -1,0 +1,132 @@
+"""``darkroom tail`` and ``darkroom broadcast`` against a real server, and the commands' help
+and exit codes."""
+
+from __future__ import annotations
+
+import json
+import queue
+
+import pytest
+from clitools import popen_cli, run_cli, wait_line
+from harness import free_port
+
+from darkroom.client import Client
+
+READY = "darkroom tail: following"
+
+
+@pytest.fixture
+def hub_server(make_server):
+    return make_server(with_pipeline=False)
+
+
+def test_tail_json_count_prints_three_json_lines_and_exits_0(hub_server):
+    proc = popen_cli("tail", "--json", "--count", "3", "--channels", "jobs,system",
+                     "--url", hub_server.url)
+    try:
+        wait_line(proc.stderr, READY)
+        sent = []
+        for n in range(3):
+            answer = hub_server.post("/websocket/broadcast",
+                                     {"type": "custom_event", "channel": "system", "data": {"n": n}})
+            assert answer.status_code == 200, answer.text
+            sent.append(answer.json()["seq"])
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    lines = out.splitlines()
+    assert len(lines) == 3, out
+    events = [json.loads(line) for line in lines]
+    assert [e["seq"] for e in events] == sent
+    assert [e["n"] for e in events] == [0, 1, 2]
+    assert all(e["type"] == "custom_event" and e["channel"] == "system" for e in events)
+
+
+def test_tail_human_lines_name_the_type_and_fields(hub_server):
+    proc = popen_cli("tail", "--count", "1", "--channels", "jobs", "--url", hub_server.url)
+    try:
+        wait_line(proc.stderr, READY)
+        hub_server.post("/websocket/broadcast", {"type": "job_progress", "data": {
+            "job_id": "task-1", "stage": "developing", "progress": 75.5, "message": "Applying preset"}})
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    (line,) = out.splitlines()
+    assert "jobs" in line and "job_progress" in line
+    assert "job_id=task-1" in line and "progress=75.5" in line and 'message="Applying preset"' in line
+
+
+def test_broadcast_reaches_a_subscriber_and_is_in_the_log(hub_server):
+    got: "queue.Queue" = queue.Queue()
+    with Client(hub_server.url, channels=["system"]) as client:
+        client.on("*", got.put)
+        done = run_cli("broadcast", "custom_event", "--channel", "system",
+                       "--data", '{"message": "Hello"}', "--json", "--url", hub_server.url)
+        assert done.returncode == 0, done.stderr
+        answer = json.loads(done.stdout)
+        assert answer["success"] is True and answer["subscribers"] == 1
+        event = got.get(timeout=10)
+    assert event.type == "custom_event" and event.message == "Hello" and event.seq == answer["seq"]
+    history = hub_server.get("/api/events", params={"since": answer["seq"] - 1}).json()
+    assert history["events"][0]["seq"] == answer["seq"]
+
+
+def test_broadcast_refusals_and_bad_arguments(hub_server):
+    refused = run_cli("broadcast", "job_progress", "--data", '{"job_id": 1, "stage": "x", "progress": 500}',
+                      "--url", hub_server.url)
+    assert refused.returncode == 1
+    assert "progress" in refused.stderr and "invalid_event" in refused.stderr
+    for data in ("[1, 2]", "{not json"):
+        bad = run_cli("broadcast", "custom_event", "--channel", "system", "--data", data,
+                      "--url", hub_server.url)
+        assert bad.returncode == 2, bad.stderr
+    assert run_cli("broadcast", "x", "--channel", "nowhere", "--url", hub_server.url).returncode == 2
+
+
+def test_tail_bad_arguments_exit_2():
+    assert run_cli("tail", "--channels", "nope").returncode == 2
+    assert run_cli("tail", "--count", "0").returncode == 2
+    assert run_cli("tail", "--since", "no-seq").returncode == 2
+    assert run_cli("tail", "--url", "ftp://example").returncode == 2
+
+
+@pytest.mark.parametrize("args", [
+    ["tail", "--count", "1"], ["status"], ["approve", "1"], ["reject", "1", "--reason", "blurry"],
+    ["broadcast", "custom_event", "--channel", "system"], ["import", "."]])
+def test_an_unreachable_server_exits_2_with_one_line(args):
+    done = run_cli(*args, "--url", f"http://127.0.0.1:{free_port()}")
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert "cannot reach Darkroom" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("command", ["tail", "import", "status", "approve", "reject", "broadcast",
+                                     "rotate-token", "serve", "config"])
+def test_every_subcommand_has_help(command):
+    done = run_cli(command, "--help")
+    assert done.returncode == 0, done.stderr
+    assert "usage:" in done.stdout
+
+
+def test_the_server_entry_points_are_unchanged():
+    from darkroom import __version__
+
+    for argv in (["--version"], ["serve", "--version"]):
+        done = run_cli(*argv)
+        assert done.returncode == 0 and done.stdout.strip() == f"darkroom {__version__}", done
+    overview = run_cli("--help")
+    assert overview.returncode == 0
+    for word in ("tail", "import", "status", "approve", "reject", "broadcast", "rotate-token",
+                 "--port", "--data-dir"):
+        assert word in overview.stdout
+    assert run_cli("--no-such-flag").returncode == 2
+
+
+def test_config_prints_each_value_and_its_source(tmp_path):
+    done = run_cli("config", "--port", "5123", "--data-dir", str(tmp_path / "d"))
+    assert done.returncode == 0, done.stderr
+    lines = {line.split("=")[0].strip(): line for line in done.stdout.splitlines() if "=" in line}
+    assert "5123" in lines["port"] and "flag" in lines["port"]
+    assert "default" in lines["max_clients"]
