@@ -219,14 +219,17 @@ function Protocol:connect()
   end
   self.poll_since = false
   local reply
-  reply, err = self:send({ type = "register", client_type = self.client_type,
-                           client_name = self.client_name })
-  if reply and reply.type == "error" then
-    err = "register refused: " .. tostring(reply.error or reply.code)
-    self:_set_state("retrying", err)
-    return nil, err
+  if data.client_type ~= self.client_type or data.client_name ~= self.client_name then
+    -- The handshake did not register us (an older server): register as on /ws.
+    reply, err = self:send({ type = "register", client_type = self.client_type,
+                             client_name = self.client_name })
+    if reply and reply.type == "error" then
+      err = "register refused: " .. tostring(reply.error or reply.code)
+      self:_set_state("retrying", err)
+      return nil, err
+    end
+    if not reply then return nil, err end
   end
-  if not reply then return nil, err end
   if #self.channels > 0 then
     reply, err = self:subscribe(self.channels)
     if not reply then return nil, err end
