@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
 from darkroom.pipeline import approval, sessions
-from darkroom.pipeline.errors import PipelineError
 from darkroom.pipeline.intake.hotfolder import HotFolder
 from darkroom.pipeline.intake.import_queue import ImportQueue
 from darkroom.pipeline.intake.roots import ImportRoots
@@ -93,12 +92,10 @@ def init_app(app: "Flask") -> Pipeline:
     """Attach a pipeline to ``app``: database, routes and services (started by the runtime)."""
     from darkroom.pipeline import http
     from darkroom.runtime import runtime
-    from darkroom.web import errors
 
     rt = runtime(app)
     p = Pipeline(rt)
     app.extensions[EXTENSION] = p
-    errors.answer_as_json(app, PipelineError)
     http.register(app)
     for service in p.services():
         rt.add(service)

@@ -1,9 +1,8 @@
 """JSON errors for the HTTP API: a stable ``code``, a human ``error``, the right status.
 
-Every blueprint raises ``ApiError`` (or lets Flask raise an HTTP error), a
-layer that must not know Flask raises its own error type with the same four
-attributes and registers it with ``answer_as_json``; either way the client
-gets ``{"success": false, "code": ..., "error": ..., **extra}``, built here only.
+Every layer raises a ``Refusal`` (``ApiError`` here, ``PipelineError`` in the
+photo domain) or lets Flask raise an HTTP error; either way the client gets
+``{"success": false, "code": ..., "error": ..., **extra}``, built here only.
 """
 
 from __future__ import annotations
@@ -14,6 +13,8 @@ from typing import Any
 
 from flask import Flask, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
+
+from darkroom.refusal import Refusal
 
 log = logging.getLogger("darkroom.http")
 
@@ -30,15 +31,8 @@ _CODES = {
 }
 
 
-class ApiError(Exception):
-    """An error with an HTTP status and a stable machine-readable code."""
-
-    def __init__(self, status: int, code: str, message: str, **extra):
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.extra = extra
+class ApiError(Refusal):
+    """A request the web layer refused (see ``Refusal``)."""
 
     def response(self):
         return error_response(self)
@@ -49,12 +43,6 @@ def error_response(exc):
     and ``extra``."""
     body = {"success": False, "code": exc.code, "error": exc.message, **exc.extra}
     return jsonify(body), exc.status
-
-
-def answer_as_json(app: Flask, error_type: type[Exception]) -> None:
-    """Answer ``error_type`` (an error with ``status``, ``code``, ``message``, ``extra``)
-    on every route with ``error_response``."""
-    app.register_error_handler(error_type, error_response)
 
 
 DEFAULT_JSON_DEPTH = 64
@@ -116,7 +104,7 @@ def json_body() -> dict:
 
 
 def init_app(app: Flask) -> None:
-    answer_as_json(app, ApiError)
+    app.register_error_handler(Refusal, error_response)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
