@@ -20,7 +20,7 @@ from collections import Counter as Tally
 from flask import Flask, Response, request
 from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from darkroom.web import ops, requestlog
 
@@ -165,7 +165,7 @@ def init_app(app: Flask) -> Metrics:
 
     @app.get(PATH)
     def prometheus_metrics():
-        return Response(generate_latest(metrics.registry), mimetype=CONTENT_TYPE_LATEST.split(";")[0],
-                        headers={"Content-Type": CONTENT_TYPE_LATEST, "Cache-Control": "no-store"})
+        return Response(generate_latest(metrics.registry), content_type=CONTENT_TYPE_PLAIN_0_0_4,
+                        headers={"Cache-Control": "no-store"})
 
     return metrics

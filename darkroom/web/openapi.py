@@ -238,6 +238,9 @@ OPERATIONS: list[tuple] = [
      {"requestBody": EMPTY_BODY}),
 ]
 
+# The photo pipeline's routes: documented when the app has the pipeline (``create_app(with_pipeline=False)``
+# serves the hub alone).
+PIPELINE_TAGS = frozenset({"sessions", "imports", "photos", "jobs", "approval", "exports", "presets", "system"})
 TRANSPORT_PATHS = frozenset({"/events", "/ws/handshake", "/ws/send", "/ws/poll", "/ws/disconnect"})
 
 _CONVERTER = re.compile(r"<(?:(?P<conv>[a-z_]+):)?(?P<name>[a-zA-Z_][a-zA-Z0-9_]*)>")
@@ -276,10 +279,13 @@ def document(app: Flask) -> dict:
     from darkroom import __version__
 
     present = app_operations(app)
+    with_pipeline = "darkroom_pipeline" in app.extensions
     kinds = {openapi_path(r.rule): rule_kinds(r.rule) for r in app.url_map.iter_rules()}
     paths: dict[str, dict] = {}
     for method, path, tag, summary, responses, extra in OPERATIONS:
         if path in TRANSPORT_PATHS and (method, path) not in present:
+            continue
+        if tag in PIPELINE_TAGS and not with_pipeline:
             continue
         op: dict[str, Any] = {"tags": [tag], "summary": summary,
                               "operationId": f"{method}_{re.sub(r'[^a-zA-Z0-9]+', '_', path).strip('_') or 'root'}",
