@@ -344,3 +344,17 @@ def test_foreign_pages_can_neither_write_nor_poll(live_server, headers):
     r = requests.post(live_server.url + "/ws/send", data="client_id=x",
                       headers={"Content-Type": "application/x-www-form-urlencoded"}, timeout=10)
     assert r.status_code == 415
+
+
+def test_resuming_by_subscribe_and_by_poll_since_at_once_gives_each_event_once(live_server):
+    first = broadcast(live_server, 0)
+    for n in range(1, 4):
+        broadcast(live_server, n)
+    p = Poller(live_server)
+    epoch = p.handshake["epoch"]
+    assert p.subscribe("jobs", since={"epoch": epoch, "seq": first})["recovered"] is True
+    got = p.poll(wait=5, since=f"{epoch}:{first}")["messages"]
+    while len(got) < 3:
+        got += p.poll(wait=2)["messages"]
+    assert [m["n"] for m in got] == [1, 2, 3]
+    assert p.poll(wait=0.2)["messages"] == []
