@@ -197,7 +197,8 @@ class AsyncClient:
                 await ws.close(code, reason)
             except Exception:
                 pass
-        if self._task is not None and not self._task.done():
+        if self._task is not None and not self._task.done() \
+                and self._task is not asyncio.current_task():
             try:
                 await asyncio.wait_for(asyncio.shield(self._task), 5)
             except (asyncio.TimeoutError, Exception):
@@ -294,12 +295,15 @@ class AsyncClient:
                             code, reason = exc.rcvd.code, exc.rcvd.reason
                     except (OSError, asyncio.TimeoutError, ValueError) as exc:
                         reason = str(exc)
+                    except Exception as exc:  # a bug must not end the client: log, reconnect
+                        log.exception("darkroom client: the link failed")
+                        reason = repr(exc)
                     finally:
                         self._ws = None
                         self._linked = False
+                        if code is None and ws.close_code is not None:
+                            code, reason = ws.close_code, ws.close_reason or reason
                         await ws.close()
-                    if code is None and ws.close_rcvd is not None:
-                        code, reason = ws.close_rcvd.code, ws.close_rcvd.reason
                     if not self._ready.done():
                         self._fail(ConnectError(f"{self.ws_url} closed the link before the "
                                                 f"subscription was confirmed ({code} {reason})"))
@@ -316,7 +320,7 @@ class AsyncClient:
                     self.attempt = 0
                 self.attempt += 1
                 delay = random.uniform(0, min(self.max_delay,
-                                              self.min_delay * 2 ** (self.attempt - 1)))
+                                              self.min_delay * 2 ** min(self.attempt - 1, 30)))
                 await self._emit("reconnecting", {"attempt": self.attempt, "delay": delay})
                 try:
                     await asyncio.wait_for(self._closing.wait(), delay)
@@ -379,7 +383,8 @@ class AsyncClient:
                         and self._ready is not None and not self._ready.done():
                     self._fail(ConnectError(f"the server refused the {message.get('request_type')}: "
                                             f"{message.get('error')} ({message.get('code')})"))
-                    await self.close()
+                    assert self._closing is not None
+                    self._closing.set()
                     return
                 if kind == "subscription_confirmed":
                     self._linked = True

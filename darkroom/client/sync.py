@@ -69,7 +69,13 @@ class Client:
         try:
             self._call(self._client.connect(timeout), None)
         except BaseException:
+            try:  # let the client's task end before its loop does
+                self._call(self._client.close(), 10)
+            except Exception:
+                pass
             self._stop_loop()
+            if self._thread is not None:
+                self._thread.join(10)
             raise
         self._call_soon_watch()
         return self

@@ -302,9 +302,17 @@ class Import:
                 and i.photo_id is None and not i.done]
 
     def background_item(self, session_id: Any, name: Any, path: Any = None) -> Optional[Item]:
-        for item in self.items:
-            if item.batch is not None and item.session_id == session_id and item.photo_id is None \
-                    and not item.done and (item.name == name or (path and item.path == path)):
+        """The open folder-import item an event is about: by path (the server's is resolved),
+        else by file name (a folder import may list ``sub/IMG_1.jpg``; events name ``IMG_1.jpg``)."""
+        open_items = [i for i in self.items if i.batch is not None and i.session_id == session_id
+                      and i.photo_id is None and not i.done]
+        if path:
+            real = os.path.realpath(str(path))
+            for item in open_items:
+                if item.path == path or os.path.realpath(item.path) == real:
+                    return item
+        for item in open_items:
+            if item.name == name or os.path.basename(item.name) == name:
                 return item
         return None
 
