@@ -265,6 +265,18 @@ CATALOGUE: tuple[EventType, ...] = (
         Derived(Field("approval_rate", "number", description="0-100, 2 places"),
                 lambda p: _percent(p["approved_photos"], p["total_photos"])),
     ), ends=("session_updated", "session_id")),
+    EventType("import_progress", "sessions", "Progress of a session's folder import: files "
+              "found, and what became of each so far (found = imported + duplicates + refused "
+              "+ remaining).", (
+        _id("session_id", "session"),
+        Field("found", "integer", minimum=0),
+        Field("imported", "integer", minimum=0),
+        Field("duplicates", "integer", minimum=0),
+        Field("refused", "integer", minimum=0),
+        Field("remaining", "integer", minimum=0),
+        Field("batch", "integer", False, "which folder import of the session (1, 2, ...)",
+              minimum=0),
+    ), state_key=("session_id",)),
     # --- system -------------------------------------------------------------
     EventType("system_status", "system", "Periodic status of the machine and pipeline.", (
         Field("status", "string"),
@@ -433,6 +445,7 @@ broadcast_photo_rejected = _helper("photo_rejected")
 broadcast_session_created = _helper("session_created")
 broadcast_session_updated = _helper("session_updated")
 broadcast_session_completed = _helper("session_completed")
+broadcast_import_progress = _helper("import_progress")
 broadcast_system_status = _helper("system_status")
 broadcast_resource_warning = _helper("resource_warning")
 broadcast_error_occurred = _helper("error_occurred")

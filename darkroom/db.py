@@ -37,7 +37,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 
 log = logging.getLogger("darkroom.db")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 # version -> function(connection) that upgrades from version - 1.
 _MIGRATIONS: dict[int, Any] = {}
 
@@ -163,6 +163,47 @@ class Export(Base):
     error: Mapped[Optional[str]] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
+
+
+class ImportItem(Base):
+    """One file of a folder import (or a hot-folder arrival), recorded before it is imported.
+
+    ``pending`` until the import queue has dealt with it, then ``imported`` (``photo_id`` the
+    new photo), ``duplicate`` (``photo_id`` the photo that already has this content) or
+    ``refused`` (``code`` and ``reason`` say why). The photo's row and its item's
+    ``imported`` are written in one transaction, so a crash imports a file once or not at
+    all, and a restart resumes the ``pending`` ones. ``batch`` groups the files of one
+    folder import (per session, counting up).
+    """
+
+    __tablename__ = "import_items"
+    __table_args__ = (Index("ix_import_items_state", "state", "id"),
+                      Index("ix_import_items_session_batch", "session_id", "batch", "state"),
+                      Index("ix_import_items_path", "session_id", "path", "state"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"))
+    batch: Mapped[int] = mapped_column(Integer, default=1)
+    path: Mapped[str] = mapped_column(Text)
+    # What the file was when it was recorded: a later import of the same path, size and
+    # mtime is known to be a duplicate without reading it again.
+    file_size: Mapped[Optional[int]] = mapped_column(BigInteger)
+    mtime_ns: Mapped[Optional[int]] = mapped_column(BigInteger)
+    # pending -> imported | duplicate | refused
+    state: Mapped[str] = mapped_column(String(20), default="pending")
+    code: Mapped[Optional[str]] = mapped_column(String(40))
+    reason: Mapped[Optional[str]] = mapped_column(Text)
+    photo_id: Mapped[Optional[int]] = mapped_column(ForeignKey("photos.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
+
+
+def _add_import_items(conn) -> None:
+    """v2: durable folder imports (``import_items``)."""
+    ImportItem.__table__.create(conn, checkfirst=True)
+
+
+_MIGRATIONS[2] = _add_import_items
 
 
 class Database:

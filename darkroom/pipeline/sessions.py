@@ -9,13 +9,14 @@ concurrent decisions can never announce it twice.
 from __future__ import annotations
 
 import logging
+import threading
 from typing import TYPE_CHECKING, Optional
 
 from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from darkroom.db import Photo, PhotoSession, utcnow
+from darkroom.db import ImportItem, Photo, PhotoSession, utcnow
 from darkroom.pipeline.errors import PipelineError
 from darkroom.pipeline.status import PROCESSED_PHOTO, Decision, PhotoStatus, SessionPhase, SessionStatus
 from websocket_events import (
@@ -35,10 +36,25 @@ MAX_NAME = 200
 SETTABLE = (SessionStatus.ACTIVE, SessionStatus.PAUSED)
 
 
+# ``session_updated`` is computed and handed to the hub under this lock, so two threads
+# can never publish their counts in the opposite order to the one they read them in.
+_EMIT_LOCK = threading.Lock()
+
+
 def counts(s: Session, session_id: int) -> dict[str, int]:
-    """Photo counts of one session, by pipeline state and decision."""
+    """Photo counts of one session, by pipeline state and decision.
+
+    ``total_photos`` counts the files a folder import or the hot folder has recorded and not
+    yet imported (``pending_imports``) as well as the photos: it is the number of files found
+    from the moment the scan knows it, so progress only goes up while a folder imports. One
+    statement, one snapshot: a file becoming a photo is never counted twice or not at all.
+    """
+    pending = (select(func.count(ImportItem.id))
+               .where(ImportItem.session_id == session_id, ImportItem.state == "pending")
+               .scalar_subquery())
     row = s.execute(
         select(
+            pending,
             func.count(Photo.id),
             func.sum(case((Photo.status.in_(PROCESSED_PHOTO), 1), else_=0)),
             func.sum(case((Photo.status == PhotoStatus.FAILED, 1), else_=0)),
@@ -49,10 +65,12 @@ def counts(s: Session, session_id: int) -> dict[str, int]:
                            1), else_=0)),
         ).where(Photo.session_id == session_id)
     ).one()
-    total, processed, failed, decided, approved, rejected, awaiting = (int(v or 0) for v in row)
-    return {"total_photos": total, "processed_photos": processed, "failed_photos": failed,
-            "decided_photos": decided, "approved_photos": approved,
-            "rejected_photos": rejected, "awaiting_approval": awaiting}
+    pending, total, processed, failed, decided, approved, rejected, awaiting = \
+        (int(v or 0) for v in row)
+    return {"total_photos": total + pending, "processed_photos": processed,
+            "failed_photos": failed, "decided_photos": decided, "approved_photos": approved,
+            "rejected_photos": rejected, "awaiting_approval": awaiting,
+            "pending_imports": pending}
 
 
 def phase(status: str, c: dict[str, int]) -> str:
@@ -72,14 +90,15 @@ def phase(status: str, c: dict[str, int]) -> str:
 
 def emit_updated(p: "Pipeline", session_id: int) -> None:
     """Send ``session_updated`` with the session's current counts."""
-    with p.db.read() as s:
-        session = s.get(PhotoSession, session_id)
-        if session is None:
-            return
-        c = counts(s, session_id)
-    broadcast_session_updated(session_id=session_id, total_photos=c["total_photos"],
-                              processed_photos=c["processed_photos"],
-                              status=phase(session.status, c))
+    with _EMIT_LOCK:
+        with p.db.read() as s:
+            session = s.get(PhotoSession, session_id)
+            if session is None:
+                return
+            c = counts(s, session_id)
+        broadcast_session_updated(session_id=session_id, total_photos=c["total_photos"],
+                                  processed_photos=c["processed_photos"],
+                                  status=phase(session.status, c))
 
 
 def check_completed(p: "Pipeline", session_id: int) -> bool:

@@ -22,6 +22,6 @@ def import_one_file():
 
 @bp.post("/api/sessions/<id:session_id>/import")
 def import_session_folder(session_id: int):
-    queued, skipped = scan.queue_session_folder(pipeline(), session_id)
-    return jsonify({"success": True, "session_id": session_id, "found": len(queued),
-                    "files": [f.name for f in queued], "skipped": [f.name for f in skipped]}), 202
+    body = scan.queue_session_folder(pipeline(), session_id)
+    return jsonify({"success": True, "session_id": session_id, **body}), 202
+

@@ -2,10 +2,13 @@
 
 watchdog reports created/modified/moved files; ``Arrivals`` decides when each
 is ready (it has stopped growing) and offers each (path, size, mtime) once;
-the import queue imports it. Only direct children of the folder are watched,
-only while the session is ``active`` and only if the folder lies inside an
-import root (a session from before the roots, or roots changed since, is not
-watched; the importer checks each file again).
+the import queue records it (durably, in ``import_items``) and imports it. The
+folder is watched recursively (a card's ``DCIM/100CANON/`` copied in is
+imported), skipping what a folder import skips (hidden files, hidden and system
+folders, see ``scan``), only while the session is ``active`` and only if the
+folder lies inside an import root (a session from before the roots, or roots
+changed since, is not watched; the importer checks each file again). A file in
+the folders of two sessions (one inside the other) belongs to the innermost.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from watchdog.observers import Observer
 
 from darkroom.db import PhotoSession
 from darkroom.pipeline.intake.arrivals import Arrivals
+from darkroom.pipeline.intake.scan import skipped_relative
 from darkroom.pipeline.media.formats import file_format
 from darkroom.pipeline.reporter import report_error
 from darkroom.pipeline.status import SessionStatus
@@ -90,9 +94,20 @@ class HotFolder:
             self.arrivals.seen(path)
 
     def _session_for(self, path: str) -> Optional[int]:
-        """The session whose watched folder holds ``path``, if any."""
+        """The session whose watched folder holds ``path`` (at any depth, not inside a hidden
+        or system folder), if any."""
         with self._lock:
-            return self._folders.get(os.path.dirname(path))
+            folders = self._folders
+        folder = os.path.dirname(path)
+        while True:
+            session_id = folders.get(folder)
+            if session_id is not None:
+                relative = os.path.relpath(path, folder)
+                return None if skipped_relative(relative) else session_id
+            parent = os.path.dirname(folder)
+            if parent == folder:
+                return None
+            folder = parent
 
     def _sync_watches(self) -> None:
         with self.p.db.read() as s:
@@ -117,7 +132,7 @@ class HotFolder:
             for folder in wanted:
                 if folder not in self._watches:
                     self._watches[folder] = self._observer.schedule(_Handler(self), folder,
-                                                                    recursive=False)
+                                                                    recursive=True)
                     log.info("watching %s for session %d", folder, wanted[folder])
             self._folders = wanted
 

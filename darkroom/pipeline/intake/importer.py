@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from darkroom.db import Photo, PhotoSession
 from darkroom.pipeline import selection, sessions
 from darkroom.pipeline.errors import PipelineError
-from darkroom.pipeline.intake import roots
+from darkroom.pipeline.intake import items, roots
 from darkroom.pipeline.jobs import lifecycle
 from darkroom.pipeline.media import analysis, decode, encode
 from darkroom.pipeline.media import exif as exif_reader
@@ -79,8 +79,12 @@ def content_hash(path: Path, expected: os.stat_result, max_size: int) -> tuple[s
     return h.hexdigest(), size
 
 
-def import_file(p: "Pipeline", raw_path: str, session_id: Optional[int] = None) -> dict:
-    """Import one file into a session (the Inbox when ``session_id`` is None)."""
+def import_file(p: "Pipeline", raw_path: str, session_id: Optional[int] = None,
+                item_id: Optional[int] = None) -> dict:
+    """Import one file into a session (the Inbox when ``session_id`` is None).
+
+    The original is only ever opened for reading. ``item_id``: the ``import_items`` row of
+    a recorded file, marked imported in the transaction that stores the photo."""
     max_size = p.config.max_import_size
     path, checked = p.import_roots.resolve_file(raw_path, max_size)
     fmt = file_format(path)
@@ -122,6 +126,8 @@ def import_file(p: "Pipeline", raw_path: str, session_id: Optional[int] = None) 
             reopened = sessions.reopen(s, session_id)
             s.flush()
             photo_id = photo.id
+            if item_id is not None:
+                items.mark_imported(s, item_id, photo_id)
     except IntegrityError:
         with p.db.read() as s:
             existing = s.scalar(select(Photo.id).where(Photo.content_hash == digest))
