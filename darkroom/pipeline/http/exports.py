@@ -9,6 +9,7 @@ from darkroom.pipeline.errors import PipelineError
 from darkroom.pipeline.http import params
 from darkroom.pipeline.http.serialise import export_json
 from darkroom.pipeline.jobs import export, lifecycle
+from darkroom.pipeline.media import colour
 from darkroom.pipeline.media.sizes import EXPORT_QUALITY, MAX_EXPORT_EDGE
 from darkroom.pipeline.sessions import get as get_session
 
@@ -16,11 +17,26 @@ bp = Blueprint("exports", __name__)
 
 
 def export_options(data: dict) -> dict:
-    """Format, quality, size and priority of an export request (also used by approve)."""
+    """Format, quality, size, colour space, bit depth, metadata and priority of an export
+    request (also used by approve)."""
     fmt = (params.string(data, "format", default="jpeg", max_length=10) or "jpeg").lower()
     if fmt not in export.FORMATS:
-        raise PipelineError(400, "invalid_field", "'format' must be jpeg, png or tiff")
+        raise PipelineError(400, "invalid_field", "'format' must be jpeg, png, tiff or heic")
+    space = colour.space_name(params.string(data, "color_space", default="srgb", max_length=20))
+    if space is None:
+        raise PipelineError(400, "invalid_field",
+                            "'color_space' must be srgb, display-p3 or adobe-rgb")
+    bit_depth = params.integer(data, "bit_depth", default=8, lo=8, hi=16)
+    if bit_depth not in (8, 16):
+        raise PipelineError(400, "invalid_field", "'bit_depth' must be 8 or 16")
+    if bit_depth == 16 and export.FORMATS[fmt][0] not in ("tiff", "png"):
+        raise PipelineError(400, "invalid_field", "'bit_depth' 16 needs format tiff or png")
+    rights = {k: params.string(data, k, max_length=500) for k in ("creator", "copyright", "contact")}
     return {
+        "color_space": space,
+        "bit_depth": bit_depth,
+        "strip_location": params.boolean(data, "strip_location", default=False),
+        "rights": {k: v for k, v in rights.items() if v},
         "fmt": fmt,
         "quality": params.integer(data, "quality", default=EXPORT_QUALITY, lo=1, hi=100),
         "long_edge": params.integer(data, "long_edge", lo=16, hi=MAX_EXPORT_EDGE),

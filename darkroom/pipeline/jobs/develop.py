@@ -1,11 +1,11 @@
 """The develop job: render the original with its preset, then write the developed JPEG, its
-preview and its thumbnail into ``<data_dir>/renders``."""
+preview and its thumbnail into ``<data_dir>/renders`` (8-bit sRGB, for the browser)."""
 
 from __future__ import annotations
 
 from darkroom.pipeline.jobs.rendering import WRITING_AT, render_original
 from darkroom.pipeline.jobs.workers import JobContext
-from darkroom.pipeline.media import encode
+from darkroom.pipeline.media import colour, encode
 from darkroom.pipeline.media.sizes import (
     DEVELOPED_QUALITY,
     PREVIEW_EDGE,
@@ -18,7 +18,7 @@ from darkroom.pipeline.media.sizes import (
 def run(ctx: JobContext) -> dict:
     p = ctx.pool.p
     rendered = render_original(ctx)
-    out = rendered.rgb
+    out = colour.convert(rendered.rgb, rendered.icc, colour.SRGB)  # the browser's space
     ctx.progress("writing", WRITING_AT, "Writing the developed JPEG")
     developed = p.render_dir / f"{ctx.photo_id}.jpg"
     preview = p.render_dir / f"{ctx.photo_id}_preview.jpg"

@@ -1,20 +1,25 @@
 """Exporting approved photos: one ``export`` job per photo, run by the worker pool.
 
 The export re-renders the original at full quality with the photo's preset
-(the render path develop uses), resizes it to ``long_edge`` and writes JPEG,
-PNG or TIFF into a folder inside one of ``config.export_dirs`` (anything else
-is refused with 403). Files are created with O_EXCL: an existing file is
-never overwritten; the name gets a ``_1``, ``_2``... suffix instead.
+(the render path develop uses), resizes it to ``long_edge``, converts it to
+``color_space`` (sRGB, Display P3 or Adobe RGB, whose ICC profile it embeds),
+and writes JPEG, PNG, TIFF (8 or 16-bit: ``bit_depth``) or HEIC into a folder
+inside one of ``config.export_dirs`` (anything else is refused with 403). The
+original's EXIF is copied (GPS unless ``strip_location``), orientation reset
+to 1, creator/copyright/contact written as IPTC and XMP, and the preset as XMP.
+Files are created with O_EXCL: an existing file is never overwritten; the name gets a ``_1``, ``_2``... suffix instead.
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
+from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -23,7 +28,7 @@ from darkroom.pipeline.errors import PipelineError
 from darkroom.pipeline.jobs import lifecycle
 from darkroom.pipeline.jobs.rendering import WRITING_AT, render_original
 from darkroom.pipeline.jobs.workers import JobCancelled, JobContext, JobError, JobInterrupted
-from darkroom.pipeline.media import encode
+from darkroom.pipeline.media import colour, encode, metadata
 from darkroom.pipeline.reporter import describe
 from darkroom.pipeline.status import Decision, ExportStatus, JobKind
 from websocket_events import broadcast_export_completed, broadcast_export_failed, broadcast_export_started
@@ -83,7 +88,9 @@ def approved_in_session(s: Session, session_id: int) -> list[int]:
 
 
 def create(p: "Pipeline", photo_ids: list[int], destination: Path, fmt: str, quality: int,
-           long_edge: Optional[int], priority: int) -> list[dict]:
+           long_edge: Optional[int], priority: int, color_space: str = colour.SRGB,
+           bit_depth: int = 8, strip_location: bool = False,
+           rights: Optional[dict] = None) -> list[dict]:
     """An export row and an export job for each photo (all must be approved)."""
     with p.db.read() as s:
         photos = {ph.id: ph for ph in s.scalars(select(Photo).where(Photo.id.in_(photo_ids)))}
@@ -103,7 +110,9 @@ def create(p: "Pipeline", photo_ids: list[int], destination: Path, fmt: str, qua
             s.flush()
             export_id = row.id
         params = {"export_id": export_id, "destination": str(destination), "format": fmt,
-                  "quality": quality, "long_edge": long_edge}
+                  "quality": quality, "long_edge": long_edge, "color_space": color_space,
+                  "bit_depth": bit_depth, "strip_location": strip_location,
+                  "rights": rights or {}}
         job = lifecycle.create(p, photo_id, priority, photos[photo_id].preset,
                                kind=JobKind.EXPORT, params=params)
         with p.db.write() as s:
@@ -131,6 +140,50 @@ def cancelled_before_start(p: "Pipeline", job: Job) -> None:
         preset = s.get(Photo, photo_id).preset or ""
     broadcast_export_failed(photo_id=photo_id, preset_name=preset,
                             error_message="export cancelled", export_id=export_id)
+
+
+def _photo_labels(ctx: JobContext) -> tuple[Optional[int], Optional[str]]:
+    """The photo's rating and colour label, when the catalogue has them."""
+    with ctx.pool.p.db.read() as s:
+        photo = s.get(Photo, ctx.photo_id)
+        rating, label = getattr(photo, "rating", None), getattr(photo, "label", None)
+    return (rating if isinstance(rating, int) else None), (label if isinstance(label, str) else None)
+
+
+def _rights(ctx: JobContext, params: dict) -> dict:
+    config = ctx.pool.p.config
+    asked = params.get("rights") or {}
+    return {k: asked.get(k) or getattr(config, k, None) or "" for k in ("creator", "copyright",
+                                                                         "contact")}
+
+
+def _with_metadata(ctx: JobContext, data: bytes, encoder: str, rendered, params: dict) -> bytes:
+    """The original's EXIF, rights and the preset written into the encoded export."""
+    tags = metadata.read(rendered.source_path)
+    rights = _rights(ctx, params)
+    rating, label = _photo_labels(ctx)
+    exif = metadata.export_exif(tags["exif"], bool(params.get("strip_location")))
+    xmp = metadata.export_xmp(rendered.preset.name, rendered.preset.adjustments, rights,
+                              rating, label)
+    iptc = metadata.export_iptc(rights)
+    if encoder == "heic":  # exiv2 does not write BMFF: EXIF through a JPEG carrier into Pillow
+        carrier = metadata.embed(encode.encode(rendered.rgb[:8, :8].astype("uint8"), "jpeg", 80),
+                                 exif, {}, {})
+        with Image.open(io.BytesIO(carrier)) as img:
+            exif_bytes = img.info.get("exif")
+        if not exif_bytes:
+            return data
+        with Image.open(io.BytesIO(data)) as img:
+            img.load()
+            out = io.BytesIO()
+            img.save(out, "HEIF", quality=params["quality"], exif=exif_bytes,
+                     icc_profile=img.info.get("icc_profile"))
+            return out.getvalue()
+    try:
+        return metadata.embed(data, exif, iptc, xmp, iptc_ok=encoder != "png")
+    except RuntimeError as exc:
+        log.warning("export of photo %d written without metadata: %s", ctx.photo_id, exc)
+        return data
 
 
 def _exclusive_write(folder: Path, stem: str, ext: str, data: bytes) -> Path:
@@ -185,12 +238,21 @@ def _render_and_write(ctx: JobContext, params: dict) -> dict:
     if not _inside(Path(os.path.realpath(folder)), export_roots(ctx.pool.p)):
         # Swapped for a symlink out of the export folders since the request was checked.
         raise JobError("the destination folder is no longer inside the export folders")
-    rendered = render_original(ctx)
     fmt = params["format"]
     encoder, ext = FORMATS[fmt]
-    ctx.progress("writing", WRITING_AT, f"Encoding {fmt.upper()}")
-    data = encode.encode(rendered.rgb, encoder, quality=params["quality"],
-                         max_edge=params.get("long_edge"))
+    bits = 16 if params.get("bit_depth") == 16 and encoder in encode.DEEP else 8
+    space = params.get("color_space") or colour.SRGB
+    rendered = render_original(ctx, out_bits=bits)
+    ctx.progress("writing", WRITING_AT, f"Encoding {fmt.upper()} ({bits}-bit, {space})")
+    rgb = rendered.rgb
+    long_edge = params.get("long_edge")
+    if long_edge and max(rgb.shape[:2]) > long_edge:  # convert the pixels that are kept
+        rgb = encode.downscaled(rgb, long_edge) if rgb.dtype == "uint8" \
+            else encode._resized16(rgb, long_edge)
+    rgb = colour.convert(rgb, rendered.icc, space)
+    data = encode.encode(rgb, encoder, quality=params["quality"],
+                         icc_profile=colour.profile_bytes(space))
+    data = _with_metadata(ctx, data, encoder, rendered, params)
     stem = _SAFE.sub("_", Path(rendered.file_name).stem)[:120] or f"photo_{ctx.photo_id}"
     path = _exclusive_write(folder, stem, ext, data)
     size = path.stat().st_size

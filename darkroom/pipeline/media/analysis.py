@@ -106,6 +106,9 @@ def analyse(rgb: np.ndarray, exif: Optional[dict] = None) -> dict[str, Any]:
         "analysed_width": int(w),
         "analysed_height": int(h),
     }
+    source = getattr(rgb, "source", None)
+    if source:  # which decode made the preview (decode.EMBEDDED_PREVIEW, RAW_DEMOSAIC...)
+        metrics["preview_source"] = source
     scores = sub_scores(metrics, exif)
     metrics["scores"] = scores
     metrics["ai_score"] = ai_score(scores)

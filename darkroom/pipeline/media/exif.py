@@ -1,122 +1,136 @@
-"""Reading EXIF: camera, lens, exposure and capture time, normalised to plain JSON values."""
+"""Reading EXIF (exiv2, through ``metadata.read``): camera, lens, exposure, capture time and
+GPS, normalised to plain JSON values, for every format exiv2 reads (JPEG, PNG, TIFF, HEIF,
+DNG, CR2, CR3, NEF, ARW, RAF, ORF, RW2, PEF, SRW, IIQ, 3FR...).
+"""
 
 from __future__ import annotations
 
 import logging
+import math
 import os
-import struct
 from datetime import datetime
-from pathlib import Path
+from fractions import Fraction
 from typing import Any, Optional
 
-import numpy as np
-from PIL import Image, TiffImagePlugin
-
-from darkroom.pipeline.media.formats import TIFF_LIKE_RAW, file_format
+from darkroom.pipeline.media import metadata
 
 log = logging.getLogger("darkroom.exif")
 
-_MAKE, _MODEL, _DATETIME, _EXIF_IFD = 0x010F, 0x0110, 0x0132, 0x8769
-_EXPOSURE_TIME, _FNUMBER, _ISO, _DATETIME_ORIGINAL = 0x829A, 0x829D, 0x8827, 0x9003
-_FOCAL_LENGTH, _FOCAL_35, _LENS_MODEL = 0x920A, 0xA405, 0xA434
-
 
 def read_exif(path: str | os.PathLike) -> dict[str, Any]:
-    """Camera, lens, ISO, shutter, aperture, focal length and capture time, where present.
+    """Camera, lens, ISO, shutter, aperture, focal length, capture time and GPS, where present.
 
     Missing or unreadable EXIF gives fewer keys, never an error: plenty of
     real photos carry none.
     """
-    fmt = file_format(path)
-    tags: dict[int, Any] = {}
     try:
-        if fmt in ("jpeg", "png"):
-            with Image.open(path) as img:
-                exif = img.getexif()
-                tags.update(exif)
-                tags.update(exif.get_ifd(_EXIF_IFD))
-        elif fmt == "tiff" or fmt in TIFF_LIKE_RAW:
-            tags = _tiff_tags(path)
+        tags = metadata.read(path)
     except Exception as exc:  # EXIF is best effort: a broken block must not fail an import
-        log.info("no EXIF from %s: %s", Path(path).name, exc)
+        log.info("no EXIF from %s: %s", os.path.basename(path), exc)
         return {}
-    return _normalise(tags)
-
-
-def _tiff_tags(path) -> dict[int, Any]:
-    """IFD0 and Exif IFD of a TIFF-based RAW (DNG, CR2, NEF, ARW, ORF, RW2)."""
-    with open(path, "rb") as fp:
-        head = fp.read(8)
-        if head[:2] not in (b"II", b"MM"):
-            return {}
-        order = "<" if head[:2] == b"II" else ">"
-        offset = struct.unpack(order + "I", head[4:8])[0]
-        # ORF ("IIRO") and RW2 ("IIU\0") use their own magic; present a plain TIFF header.
-        magic = b"II*\x00" if order == "<" else b"MM\x00*"
-        tags: dict[int, Any] = {}
-        ifd = TiffImagePlugin.ImageFileDirectory_v2(magic + head[4:8])
-        fp.seek(offset)
-        ifd.load(fp)
-        tags.update(ifd)
-        exif_offset = tags.get(_EXIF_IFD)
-        if isinstance(exif_offset, int) and exif_offset > 0:
-            sub = TiffImagePlugin.ImageFileDirectory_v2(magic + head[4:8])
-            fp.seek(exif_offset)
-            sub.load(fp)
-            tags.update(sub)
-        return tags
+    return normalise(tags["exif"], tags["xmp"])
 
 
 def _num(value) -> Optional[float]:
-    if isinstance(value, tuple) and value:
-        value = value[0]
-    try:
-        out = float(value)
-    except (TypeError, ValueError, ZeroDivisionError):
+    """An EXIF number ("1/250", "28/10", "200", "200 200") as a float, or None."""
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if not isinstance(value, str) or not value.strip():
         return None
-    return out if np.isfinite(out) and out >= 0 else None
+    try:
+        out = float(Fraction(value.split()[0]))
+    except (ValueError, ZeroDivisionError):
+        return None
+    return out if math.isfinite(out) and out >= 0 else None
 
 
 def _text(value) -> Optional[str]:
-    if isinstance(value, bytes):
-        value = value.decode("utf-8", "replace")
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if isinstance(value, dict):
+        value = next(iter(value.values()), None)
     if not isinstance(value, str):
         return None
     value = value.strip("\x00 ").strip()
+    if value.lower().startswith("charset="):
+        value = value.split(" ", 1)[1] if " " in value else ""
     return value[:200] or None
 
 
-def _normalise(tags: dict[int, Any]) -> dict[str, Any]:
+def _tag(tags: dict, name: str, *groups: str):
+    for group in groups or ("Photo", "Image"):
+        value = tags.get(f"Exif.{group}.{name}")
+        if value not in (None, ""):
+            return value
+    return None
+
+
+def _gps_coord(value, ref) -> Optional[float]:
+    if not isinstance(value, str):
+        return None
+    try:
+        d, m, s = (float(Fraction(v)) for v in value.split()[:3])
+    except (ValueError, ZeroDivisionError):
+        return None
+    out = d + m / 60 + s / 3600
+    if isinstance(ref, str) and ref.strip().upper()[:1] in ("S", "W"):
+        out = -out
+    return round(out, 7) if math.isfinite(out) else None
+
+
+def normalise(tags: dict[str, Any], xmp: Optional[dict[str, Any]] = None) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    make, model = _text(tags.get(_MAKE)), _text(tags.get(_MODEL))
+    make, model = _text(_tag(tags, "Make", "Image")), _text(_tag(tags, "Model", "Image"))
     if make or model:
         camera = model or ""
         if make and not camera.lower().startswith(make.lower()):
             camera = f"{make} {camera}".strip()
         out["camera"] = camera
-    lens = _text(tags.get(_LENS_MODEL))
+    lens = _text(_tag(tags, "LensModel", "Photo", "Image")) or _text(tags.get("Exif.Image.0xa434"))
     if lens:
         out["lens"] = lens
-    iso = _num(tags.get(_ISO))
+    iso = _num(_tag(tags, "ISOSpeedRatings") or _tag(tags, "PhotographicSensitivity"))
     if iso:
         out["iso"] = int(iso)
-    shutter = _num(tags.get(_EXPOSURE_TIME))
+    shutter = _num(_tag(tags, "ExposureTime"))
     if shutter:
         out["exposure_time"] = round(shutter, 6)
         out["shutter"] = f"1/{round(1 / shutter)}" if shutter < 1 else f"{shutter:g}s"
-    aperture = _num(tags.get(_FNUMBER))
+    aperture = _num(_tag(tags, "FNumber"))
     if aperture:
         out["aperture"] = round(aperture, 1)
-    focal = _num(tags.get(_FOCAL_LENGTH))
+    focal = _num(_tag(tags, "FocalLength"))
     if focal:
         out["focal_length"] = round(focal, 1)
-    focal35 = _num(tags.get(_FOCAL_35))
+    focal35 = _num(_tag(tags, "FocalLengthIn35mmFilm"))
     if focal35:
         out["focal_length_35mm"] = int(focal35)
-    when = _text(tags.get(_DATETIME_ORIGINAL)) or _text(tags.get(_DATETIME))
+    when = _text(_tag(tags, "DateTimeOriginal")) or _text(_tag(tags, "DateTime", "Image"))
     if when:
         try:
             out["capture_time"] = datetime.strptime(when[:19], "%Y:%m:%d %H:%M:%S").isoformat()
         except ValueError:
             pass
+    orientation = _num(_tag(tags, "Orientation", "Image"))
+    if orientation and 1 <= orientation <= 8:
+        out["orientation"] = int(orientation)
+    lat = _gps_coord(tags.get("Exif.GPSInfo.GPSLatitude"), tags.get("Exif.GPSInfo.GPSLatitudeRef"))
+    lon = _gps_coord(tags.get("Exif.GPSInfo.GPSLongitude"),
+                     tags.get("Exif.GPSInfo.GPSLongitudeRef"))
+    if lat is not None and lon is not None and abs(lat) <= 90 and abs(lon) <= 180:
+        gps: dict[str, Any] = {"latitude": lat, "longitude": lon}
+        alt = _num(tags.get("Exif.GPSInfo.GPSAltitude"))
+        if alt is not None:
+            below = str(tags.get("Exif.GPSInfo.GPSAltitudeRef", "0")).strip() == "1"
+            gps["altitude"] = round(-alt if below else alt, 2)
+        out["gps"] = gps
+    xmp = xmp or {}
+    rating = _num(xmp.get("Xmp.xmp.Rating")) if xmp.get("Xmp.xmp.Rating") != "-1" else None
+    if xmp.get("Xmp.xmp.Rating") == "-1":
+        out["xmp_rating"] = -1
+    elif rating is not None and rating <= 5:
+        out["xmp_rating"] = int(rating)
+    label = _text(xmp.get("Xmp.xmp.Label"))
+    if label:
+        out["xmp_label"] = label
     return out

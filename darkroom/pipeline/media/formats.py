@@ -1,4 +1,9 @@
-"""Which files are photos: our format name for each supported suffix."""
+"""Which files are photos: our format name for each supported suffix.
+
+Raster formats are named by suffix. A raw file is *accepted* by LibRaw decoding it (see
+``decode``); the suffix list below is only the cheap first check that keeps a folder scan
+from handing every file on a card to LibRaw. It is LibRaw's own list of raw suffixes.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,16 @@ from pathlib import Path
 from typing import Optional
 
 RASTER_FORMATS = {".jpg": "jpeg", ".jpeg": "jpeg", ".png": "png", ".tif": "tiff", ".tiff": "tiff"}
-RAW_FORMATS = {".cr2": "cr2", ".cr3": "cr3", ".nef": "nef", ".arw": "arw", ".dng": "dng",
-               ".raf": "raf", ".orf": "orf", ".rw2": "rw2"}
-SUPPORTED = {**RASTER_FORMATS, **RAW_FORMATS}
-# RAW formats whose container is TIFF-like, so their EXIF can be read from IFD0/Exif IFD.
-TIFF_LIKE_RAW = {"cr2", "nef", "arw", "dng", "orf", "rw2"}
+HEIF_FORMATS = {".heic": "heic", ".heif": "heif", ".hif": "hif"}
+_RAW_SUFFIXES = ("3fr", "ari", "arw", "bay", "cap", "cr2", "cr3", "crw", "data", "dcr", "dcs",
+                 "dng", "drf", "eip", "erf", "fff", "gpr", "iiq", "k25", "kdc", "mdc", "mef", "mos",
+                 "mrw", "nef", "nrw", "obm", "orf", "ori", "pef", "ptx", "pxn", "r3d", "raf", "raw",
+                 "rwl", "rw2", "rwz", "sr2", "srf", "srw", "sti", "x3f")
+RAW_FORMATS = {f".{s}": s for s in _RAW_SUFFIXES}
+SUPPORTED = {**RASTER_FORMATS, **HEIF_FORMATS, **RAW_FORMATS}
+# Kept for callers of the old reader; EXIF of every format now comes from exiv2.
+TIFF_LIKE_RAW = {"cr2", "nef", "nrw", "arw", "dng", "orf", "rw2", "pef", "srw", "erf", "3fr",
+                 "iiq", "dcr", "kdc", "mef", "mos", "sr2", "srf"}
 
 
 def file_format(path: str | os.PathLike) -> Optional[str]:
@@ -21,3 +31,7 @@ def file_format(path: str | os.PathLike) -> Optional[str]:
 
 def is_raw(fmt: str) -> bool:
     return fmt in RAW_FORMATS.values()
+
+
+def is_heif(fmt: str) -> bool:
+    return fmt in HEIF_FORMATS.values()

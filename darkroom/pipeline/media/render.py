@@ -110,17 +110,28 @@ class Renderer:
     """Develops one image with one preset; ``run()`` does the work band by band."""
 
     def __init__(self, rgb: np.ndarray, adjustments: dict[str, float],
-                 band_rows: Optional[int] = None):
+                 band_rows: Optional[int] = None, linear: bool = False, out_bits: int = 8):
+        """``rgb`` is uint8 or uint16 (gamma-encoded, or ``linear`` light for RAW); the
+        result is uint8 or, with ``out_bits=16``, uint16."""
         self.src = rgb
+        self.out_dtype = np.uint16 if out_bits == 16 else np.uint8
+        self.out_max = 65535.0 if out_bits == 16 else 255.0
         self.adj = adjustments
         self.h, self.w = rgb.shape[:2]
         t = adjustments.get("temperature", 0.0) / 100.0
         tint = adjustments.get("tint", 0.0) / 100.0
         wb = (1 + 0.15 * t + 0.05 * tint, 1 - 0.10 * tint, 1 - 0.15 * t + 0.05 * tint)
-        # White balance and tone are per channel and per 8-bit value: one table each.
-        levels = np.arange(256, dtype=np.float64) / 255.0
-        self.luts = [tone_curve(np.clip(levels * gain, 0, 1), adjustments).astype(np.float32)
-                     for gain in wb]
+        # White balance and tone are per channel and per input value: one table each
+        # (256 or 65536 entries). Linear input is white-balanced in linear light, then encoded.
+        top = 65535 if rgb.dtype == np.uint16 else 255
+        levels = np.arange(top + 1, dtype=np.float64) / top
+        if linear:
+            from darkroom.pipeline.media.colour import srgb_encode
+            self.luts = [tone_curve(srgb_encode(levels * gain), adjustments).astype(np.float32)
+                         for gain in wb]
+        else:
+            self.luts = [tone_curve(np.clip(levels * gain, 0, 1), adjustments).astype(np.float32)
+                         for gain in wb]
         short = min(self.h, self.w)
         self.clarity_sigma = max(1.5, short / 150.0)
         # The clarity blur runs on a grid this many times coarser (same result, ~step^2 faster).
@@ -175,16 +186,16 @@ class Renderer:
             if sharpening:
                 detail += 0.8 * sharpening * (luma - sharpen_blur(luma))
             planes = [p + detail for p in planes]
-        out = np.empty((y1 - y0, self.w, 3), dtype=np.uint8)
+        out = np.empty((y1 - y0, self.w, 3), dtype=self.out_dtype)
         for c, p in enumerate(planes):
-            p = p[y0 - top:y0 - top + (y1 - y0)] * 255.0 + 0.5
-            np.clip(p, 0, 255, out=p)
+            p = p[y0 - top:y0 - top + (y1 - y0)] * self.out_max + 0.5
+            np.clip(p, 0, self.out_max, out=p)
             out[..., c] = p
         return out
 
     def run(self, progress: Optional[ProgressFn] = None) -> np.ndarray:
         """Render every band; ``progress(done, total)`` after each (it may raise to cancel)."""
-        out = np.empty((self.h, self.w, 3), dtype=np.uint8)
+        out = np.empty((self.h, self.w, 3), dtype=self.out_dtype)
         for i in range(self.bands):
             y0 = i * self.band_rows
             y1 = min(self.h, y0 + self.band_rows)
