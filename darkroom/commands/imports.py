@@ -418,16 +418,24 @@ class Import:
             if not self.items:
                 raise common.Failure("nothing to import (no supported photo files)", common.FAILED)
             deadline = time.monotonic() + self.args.timeout if self.args.timeout else None
+            # Quiet means nothing about *our* photos (other work's events keep coming).
+            last_news = time.monotonic()
             while not all(item.done for item in self.items):
-                wait = QUIET if deadline is None else max(0.0, min(QUIET, deadline - time.monotonic()))
-                try:
-                    got = self.events.get(timeout=wait)
-                except queue.Empty:
-                    if deadline is not None and time.monotonic() >= deadline:
-                        for item in self.items:
-                            self.settle(item, "failed", f"not done after {self.args.timeout:g} s")
-                        break
+                now = time.monotonic()
+                if deadline is not None and now >= deadline:
+                    for item in self.items:
+                        self.settle(item, "failed", f"not done after {self.args.timeout:g} s")
+                    break
+                if now - last_news >= QUIET:
                     self.reconcile()
+                    last_news = time.monotonic()
+                    continue
+                wait = QUIET - (now - last_news)
+                if deadline is not None:
+                    wait = min(wait, deadline - now)
+                try:
+                    got = self.events.get(timeout=max(0.0, wait))
+                except queue.Empty:
                     continue
                 if got == "closed":
                     if client.error is not None:
@@ -436,7 +444,8 @@ class Import:
                 if got == "resync":
                     self.reconcile()
                     continue
-                self.handle(got)
+                if self.handle(got):
+                    last_news = time.monotonic()
         finally:
             self.view.stop()
             client.close()

@@ -136,3 +136,45 @@ def test_approve_and_reject_round_trips(live_server, developed):
     assert "photo 999999: not approved" in again.stderr
     assert run_cli("approve", "abc", "--url", live_server.url).returncode == 2
     assert run_cli("reject", "--url", live_server.url).returncode == 2
+
+
+def test_on_a_terminal_import_shows_one_progress_bar_per_photo(live_server, tmp_path):
+    import os
+    import pty
+    import subprocess
+    import threading
+
+    from clitools import _CLEAN_ENV, cli_command
+    from harness import ROOT
+
+    shoot(tmp_path / "bars", 2, seed=60)
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(cli_command("import", str(tmp_path / "bars"), "--url", live_server.url),
+                            cwd=ROOT, stdout=slave, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                            env={**_CLEAN_ENV, "COLUMNS": "120", "TERM": "xterm"})
+    os.close(slave)
+    chunks: list[bytes] = []
+
+    def drain() -> None:
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                return
+            if not data:
+                return
+            chunks.append(data)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    try:
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    reader.join(10)
+    os.close(master)
+    screen = b"".join(chunks).decode(errors="replace")
+    assert proc.returncode == 0, screen + err.decode()
+    assert "IMG_0000.jpg" in screen and "IMG_0001.jpg" in screen
+    assert "\u2501" in screen and "100%" in screen  # rich's bars, each run to the end
+    assert "2 developed, 0 failed" in err.decode()
