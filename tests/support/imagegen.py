@@ -1,4 +1,6 @@
-"""Real test photos made on the fly: JPEG/PNG/TIFF with EXIF (Pillow), DNG (pidng), corrupt files.
+"""Real test photos made on the fly: JPEG/PNG/TIFF/HEIC with EXIF (Pillow, pillow-heif), an ICC
+profile, GPS and orientation (exiv2), DNG (pidng) with or without an embedded JPEG preview,
+corrupt files.
 
 Every generator takes a ``seed`` so two calls with different seeds give files
 with different content hashes (the importer refuses duplicates by hash).
@@ -6,11 +8,15 @@ with different content hashes (the importer refuses duplicates by hash).
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
 import numpy as np
+import pillow_heif
 from PIL import Image
+
+pillow_heif.register_heif_opener()
 
 # EXIF tag numbers (IFD0 and the Exif sub-IFD).
 MAKE, MODEL, DATETIME, EXIF_IFD = 0x010F, 0x0110, 0x0132, 0x8769
@@ -79,21 +85,71 @@ def _tiff_ifd0(values: dict):
     return ifd
 
 
+GPS_PARIS = (48.858222, 2.2945, 35.0)  # latitude, longitude, altitude (m)
+
+
+def _gps_tags(lat: float, lon: float, alt: float) -> dict[str, str]:
+    def dms(v: float) -> str:
+        v = abs(v)
+        d, m = int(v), int(abs(v) * 60) % 60
+        s = round((v * 3600 - d * 3600 - m * 60) * 10000)
+        return f"{d}/1 {m}/1 {s}/10000"
+    return {"Exif.GPSInfo.GPSVersionID": "2 3 0 0",
+            "Exif.GPSInfo.GPSLatitudeRef": "N" if lat >= 0 else "S",
+            "Exif.GPSInfo.GPSLatitude": dms(lat),
+            "Exif.GPSInfo.GPSLongitudeRef": "E" if lon >= 0 else "W",
+            "Exif.GPSInfo.GPSLongitude": dms(lon),
+            "Exif.GPSInfo.GPSAltitudeRef": "0", "Exif.GPSInfo.GPSAltitude": f"{round(alt * 100)}/100"}
+
+
+def add_exif_tags(path: Path, tags: dict[str, str]) -> Path:
+    """Write exiv2 EXIF keys (``Exif.GPSInfo.GPSLatitude``...) into an existing file."""
+    import pyexiv2
+
+    with pyexiv2.Image(str(path)) as img:
+        img.modify_exif(tags)
+    return Path(path)
+
+
 def write_image(path: Path, width: int = 96, height: int = 64, seed: int = 0,
-                brightness: float = 0.5, exif: dict | None = None) -> Path:
-    """Write a JPEG, PNG or TIFF (by suffix) with EXIF; return the path."""
+                brightness: float = 0.5, exif: dict | None = None, icc: bytes | None = None,
+                gps: tuple | None = None, orientation: int | None = None,
+                pixels: np.ndarray | None = None) -> Path:
+    """Write a JPEG, PNG, TIFF or HEIC (by suffix) with EXIF; return the path.
+
+    ``icc`` embeds that profile (the pixels are taken as already in it), ``gps`` is
+    (latitude, longitude, altitude), ``orientation`` an EXIF orientation (the stored pixels
+    are then ``width`` x ``height`` as given: a viewer shows them rotated), ``pixels``
+    replaces the generated scene.
+    """
     path = Path(path)
     values = {**DEFAULT_EXIF, **(exif or {})}
-    img = Image.fromarray(scene(width, height, seed, brightness), "RGB")
-    fmt = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF"}
+    rgb = scene(width, height, seed, brightness) if pixels is None else pixels
+    img = Image.fromarray(rgb, "RGB")
+    fmt = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF",
+           ".heic": "HEIF", ".heif": "HEIF", ".hif": "HEIF"}
     kind = fmt[path.suffix.lower()]
-    kw = {"exif": _exif(values)}
+    ex = _exif(values)
+    if orientation and kind != "HEIF":
+        ex[0x0112] = orientation
+    kw = {"exif": ex}
     if kind == "TIFF":
         # Pillow's TIFF writer drops the Exif sub-IFD; TIFF/EP puts these tags in IFD0.
         kw = {"tiffinfo": _tiff_ifd0(values)}
-    if kind == "JPEG":
+    if kind in ("JPEG", "HEIF"):
         kw["quality"] = 90
+    if icc:
+        kw["icc_profile"] = icc
+    if kind == "HEIF":
+        kw["exif"] = ex.tobytes()
     img.save(path, kind, **kw)
+    extra = {}
+    if orientation and kind == "TIFF":
+        extra["Exif.Image.Orientation"] = str(orientation)
+    if gps and kind != "HEIF":
+        extra.update(_gps_tags(*gps))
+    if extra:
+        add_exif_tags(path, extra)
     return path
 
 
@@ -117,8 +173,13 @@ def rewrite_keeping_size_and_mtime(path: Path, seed: int) -> Path:
 
 
 def write_dng(path: Path, width: int = 96, height: int = 64, seed: int = 0,
-              brightness: float = 0.5, exif: dict | None = None) -> Path:
-    """Write a real Bayer (RGGB, 12-bit) DNG with camera EXIF, readable by LibRaw."""
+              brightness: float = 0.5, exif: dict | None = None,
+              preview_edge: int | None = None, gps: tuple | None = None) -> Path:
+    """Write a real Bayer (RGGB, 12-bit) DNG with camera EXIF, readable by LibRaw.
+
+    ``preview_edge`` embeds a JPEG preview of the scene that long (as cameras do: LibRaw's
+    ``extract_thumb`` finds it), ``gps`` adds GPS tags.
+    """
     from pidng.core import RAW2DNG, DNGTags, Tag
     from pidng.defs import (
         CalibrationIlluminant,
@@ -175,6 +236,18 @@ def write_dng(path: Path, width: int = 96, height: int = 64, seed: int = 0,
     conv.options(t, path="", compress=False)
     data = conv.convert(raw)
     Path(path).write_bytes(bytes(data))
+    if preview_edge or gps:
+        import pyexiv2
+
+        with pyexiv2.Image(str(path)) as img:
+            if gps:
+                img.modify_exif(_gps_tags(*gps))
+            if preview_edge:
+                small = Image.fromarray(scene(width, height, seed, brightness), "RGB")
+                small.thumbnail((preview_edge, preview_edge), Image.Resampling.BILINEAR)
+                buf = io.BytesIO()
+                small.save(buf, "JPEG", quality=90)
+                img.modify_thumbnail(buf.getvalue())
     return Path(path)
 
 
