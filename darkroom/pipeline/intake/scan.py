@@ -82,9 +82,10 @@ def queue_session_folder(p: "Pipeline", session_id: int) -> dict:
     """Record the session folder's photos as a durable import job and wake the import queue.
 
     Returns what the response says: ``found`` (supported files), ``files`` and ``skipped``
-    (relative paths), ``batch``, ``queued`` = ``new`` (files to import: not imported before
-    from this path with this size and mtime), the batch's ``progress`` so far and its
-    ``duplicates`` (``[{file, photo_id}]``) and ``refused`` (``[{file, code, reason}]``).
+    (relative paths), ``batch``, ``queued`` (files to import: not imported before from this
+    path with this size and mtime; the others are duplicates at once), and a snapshot of the
+    batch's ``progress``, ``duplicates`` (``[{file, photo_id}]``) and ``refused``
+    (``[{file, code, reason}]``): the queue may already be at work.
     More duplicates (the same content under another name) and refusals are found while the
     files import: ``import_progress`` counts them, ``import_rejected`` names each refusal.
     """
@@ -111,4 +112,4 @@ def queue_session_folder(p: "Pipeline", session_id: int) -> dict:
     queued = len(supported) - len(known)
     return {"found": len(supported), "files": [rel[f] for f in supported],
             "skipped": [rel[f] for f in skipped], "batch": batch, "queued": queued,
-            "new": queued, **items.details(p, session_id, batch, real)}
+            **items.details(p, session_id, batch, real)}
