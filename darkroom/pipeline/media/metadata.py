@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from fractions import Fraction
 from typing import Any, Optional
 
 log = logging.getLogger("darkroom.metadata")
@@ -67,6 +68,28 @@ _PHOTO_SKIP = {"MakerNote", "PixelXDimension", "PixelYDimension", "ComponentsCon
                "InteroperabilityTag", "UserComment", "0xea1c", "OffsetSchema", "ColorSpace"}
 
 
+# Rational tags: a value some writers store as a decimal ("0.004") or an integer ("35") must
+# go back as n/d, or exiv2 writes it empty.
+_RATIONAL = {"ExposureTime", "FNumber", "FocalLength", "ExposureBiasValue", "ApertureValue",
+             "ShutterSpeedValue", "BrightnessValue", "MaxApertureValue", "SubjectDistance",
+             "DigitalZoomRatio", "LensSpecification", "XResolution", "YResolution",
+             "GPSLatitude", "GPSLongitude", "GPSAltitude", "GPSTimeStamp", "GPSSpeed",
+             "GPSImgDirection", "GPSDestBearing", "GPSDOP", "GPSTrack", "GPSHPositioningError"}
+
+
+def _rational(name: str, value: str) -> str:
+    if name not in _RATIONAL:
+        return value
+    out = []
+    for token in value.split():
+        try:
+            f = Fraction(token).limit_denominator(1_000_000)
+        except (ValueError, ZeroDivisionError):
+            return value
+        out.append(token if "/" in token else f"{f.numerator}/{f.denominator}")
+    return " ".join(out)
+
+
 def export_exif(tags: dict[str, Any], strip_location: bool) -> dict[str, Any]:
     """The original's EXIF as it goes into an export."""
     out: dict[str, Any] = {}
@@ -74,6 +97,7 @@ def export_exif(tags: dict[str, Any], strip_location: bool) -> dict[str, Any]:
         if not isinstance(value, str) or len(value) > 2000:
             continue
         group, _, name = key.partition(".")[2].partition(".")
+        value = _rational(name, value)
         if group == "Image" and name in _IFD0_COPY:
             out[f"Exif.{'Photo' if name in _IFD0_TO_PHOTO else 'Image'}.{name}"] = value
         elif group == "Image" and name == "0xa434":  # LensModel in a DNG's IFD0
