@@ -10,6 +10,7 @@ upgrade here, since a foreign page must not follow our stream either.
 
 from __future__ import annotations
 
+import json
 import logging
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
@@ -86,6 +87,24 @@ class _AlreadySent(Response):
         return super().__call__(environ, start_response)
 
 
+RETRY_MS = {"shutting_down": 2000, "too_many_clients": 10000}
+
+
+def _come_back_later(err: ApiError) -> Response:
+    """Shutting down or full: a stream that ends at once and says when to come back.
+
+    Not a 503: ``EventSource`` gives up for good on any answer but a 200 event
+    stream, and reconnects (after ``retry``) when a stream ends.
+    """
+    code = 1001 if err.code == "shutting_down" else 1013
+    body = (b"retry: %d\n\n" % RETRY_MS[err.code]) + sse.record(b"close", json.dumps(
+        {"type": "close", "code": code, "reason": err.message, "error_code": err.code},
+        separators=(",", ":")).encode())
+    response = Response(body, status=200, mimetype="text/event-stream")
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
 @bp.get("/events")
 def events():
     """``?channels=jobs,photos[&client_type=&client_name=&since=<epoch>:<seq>&snapshot=1]``."""
@@ -106,7 +125,10 @@ def events():
     if subscribe is None:
         raise ApiError(400, "missing_field",
                        "name the channels to follow: /events?channels=jobs,photos")
-    _room_for_a_client(hub)
+    try:
+        _room_for_a_client(hub)
+    except ApiError as err:
+        return _come_back_later(err)
     raw = sse.raw_socket(request.environ)
     if raw is None:
         raise ApiError(500, "unsupported_server", "this server does not expose its sockets")

@@ -35,6 +35,7 @@ class SseClient:
         self.headers: dict[str, str] = {}
         self.comments: list[bytes] = []
         self.last_id: Optional[str] = None
+        self.retry: Optional[int] = None  # ms, as the server last set it
         if read_head:
             self.read_head()
 
@@ -83,6 +84,8 @@ class SseClient:
                 fields.setdefault(name.decode(), []).append(value[1:] if value[:1] == b" " else value)
             if "id" in fields:
                 self.last_id = fields["id"][-1].decode()
+            if "retry" in fields:
+                self.retry = int(fields["retry"][-1])
             if "data" not in fields:
                 continue  # a comment (heartbeat) or an empty record dispatches nothing
             raw = b"\n".join(fields["data"])

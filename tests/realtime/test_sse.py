@@ -222,12 +222,22 @@ def test_own_origin_and_loopback_origins_are_allowed(live_server):
         stream.close()
 
 
-def test_shutting_down_and_full_servers_refuse_with_503(make_server):
+def test_a_full_or_stopping_server_ends_the_stream_at_once_with_a_retry(make_server):
+    # Not a 503: EventSource gives up for good on anything but a 200 event stream.
     server = make_server(max_clients=1)
     first = open_stream(server, channels="jobs")
-    r = server.get("/events", params={"channels": "jobs"})
-    assert r.status_code == 503 and r.json()["code"] == "too_many_clients"
+    full = SseClient(server, {"channels": "jobs"})
+    assert full.status == 200 and full.headers["content-type"].startswith("text/event-stream")
+    close = full.until("close")
+    assert close["data"]["code"] == 1013 and close["data"]["error_code"] == "too_many_clients"
+    assert full.retry == 10000
+    assert full.ended()
+    assert server.stats()["refused"]["too_many_clients"] == 1
     first.close()
+    server.wait_for(lambda: server.stats()["total_clients"] == 0, what="first gone")
+    server.hub.stop()
+    stopping = SseClient(server, {"channels": "jobs"})
+    assert stopping.until("close")["data"]["code"] == 1001
 
 
 def test_lan_mode_needs_the_token(make_server):
