@@ -30,7 +30,9 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
+    inspect,
     select,
+    text,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -80,6 +82,10 @@ class PhotoSession(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
                                                  onupdate=utcnow)
     completed_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
+    # Copy on import: every photo is copied here (and to the backup folder), verified by
+    # hash, and the photo points at the library copy. None: photos stay where they are.
+    library_folder: Mapped[Optional[str]] = mapped_column(Text)
+    backup_folder: Mapped[Optional[str]] = mapped_column(Text)
 
 
 class Photo(Base):
@@ -194,13 +200,21 @@ class ImportItem(Base):
     code: Mapped[Optional[str]] = mapped_column(String(40))
     reason: Mapped[Optional[str]] = mapped_column(Text)
     photo_id: Mapped[Optional[int]] = mapped_column(ForeignKey("photos.id"))
+    # Copy on import: where the verified copies were written.
+    library_path: Mapped[Optional[str]] = mapped_column(Text)
+    backup_path: Mapped[Optional[str]] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
 
 
 def _add_import_items(conn) -> None:
-    """v2: durable folder imports (``import_items``)."""
+    """v2: durable folder imports (``import_items``) and copy on import (the sessions'
+    ``library_folder`` and ``backup_folder``)."""
     ImportItem.__table__.create(conn, checkfirst=True)
+    have = {c["name"] for c in inspect(conn).get_columns("sessions")}
+    for column in ("library_folder", "backup_folder"):
+        if column not in have:
+            conn.execute(text(f"ALTER TABLE sessions ADD COLUMN {column} TEXT"))
 
 
 _MIGRATIONS[2] = _add_import_items

@@ -9,6 +9,7 @@ concurrent decisions can never announce it twice.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from typing import TYPE_CHECKING, Optional
 
@@ -175,15 +176,48 @@ def _duplicate(name: str) -> PipelineError:
     return PipelineError(409, "duplicate_name", f"a session named '{name}' already exists")
 
 
-def create(p: "Pipeline", name: str, import_folder: str) -> int:
-    """A new active session over an existing folder; ``session_created``; its id."""
+def _inside(path: str, folder: str) -> bool:
+    try:
+        return os.path.commonpath([path, folder]) == folder
+    except ValueError:
+        return False
+
+
+def copy_folders(p: "Pipeline", import_folder: str, library_folder: Optional[str],
+                 backup_folder: Optional[str]) -> tuple[Optional[str], Optional[str]]:
+    """Check the copy-on-import folders: existing folders inside an import root (404
+    ``not_found`` otherwise), outside the import folder (the hot folder would see the
+    copies), the backup different from the library and only with one. "" clears."""
+    library = p.import_roots.resolve_folder(library_folder, "library_folder") \
+        if library_folder else None
+    backup = p.import_roots.resolve_folder(backup_folder, "backup_folder") \
+        if backup_folder else None
+    real_import = os.path.realpath(import_folder)
+    for field, folder in (("library_folder", library), ("backup_folder", backup)):
+        if folder and _inside(folder, real_import):
+            raise PipelineError(400, "invalid_field",
+                                f"'{field}' must not be inside the session's import folder")
+    if backup and not library:
+        raise PipelineError(400, "invalid_field", "'backup_folder' needs a 'library_folder'")
+    if backup and library and (_inside(backup, library) or _inside(library, backup)):
+        raise PipelineError(400, "invalid_field",
+                            "'backup_folder' must be apart from the 'library_folder'")
+    return library, backup
+
+
+def create(p: "Pipeline", name: str, import_folder: str, library_folder: Optional[str] = None,
+           backup_folder: Optional[str] = None) -> int:
+    """A new active session over an existing folder; ``session_created``; its id. With a
+    ``library_folder`` (and ``backup_folder``) every photo is copied there on import."""
     name = _clean_name(name)
     folder = p.import_roots.resolve_folder(import_folder)
+    library, backup = copy_folders(p, folder, library_folder, backup_folder)
     try:
         with p.db.write() as s:
             if s.scalar(select(PhotoSession.id).where(PhotoSession.name == name)) is not None:
                 raise _duplicate(name)
-            session = PhotoSession(name=name, import_folder=folder)
+            session = PhotoSession(name=name, import_folder=folder, library_folder=library,
+                                   backup_folder=backup)
             s.add(session)
             s.flush()
             session_id = session.id
@@ -196,7 +230,9 @@ def create(p: "Pipeline", name: str, import_folder: str) -> int:
 
 
 def update_session(p: "Pipeline", session_id: int, name: Optional[str] = None,
-                   import_folder: Optional[str] = None, status: Optional[str] = None) -> None:
+                   import_folder: Optional[str] = None, status: Optional[str] = None,
+                   library_folder: Optional[str] = None,
+                   backup_folder: Optional[str] = None) -> None:
     """Rename, move or pause/resume a session (the Inbox keeps its name; a completed
     session keeps its status); ``session_updated``."""
     if status is not None and status not in SETTABLE:
@@ -215,6 +251,12 @@ def update_session(p: "Pipeline", session_id: int, name: Optional[str] = None,
                 session.name = name
             if import_folder is not None:
                 session.import_folder = p.import_roots.resolve_folder(import_folder)
+            if library_folder is not None or backup_folder is not None \
+                    or import_folder is not None:
+                library = session.library_folder if library_folder is None else library_folder
+                backup = session.backup_folder if backup_folder is None else backup_folder
+                session.library_folder, session.backup_folder = copy_folders(
+                    p, session.import_folder, library or None, backup or None)
             if status is not None and session.status != SessionStatus.COMPLETED:
                 session.status = status
             session.updated_at = utcnow()

@@ -49,15 +49,16 @@ def _photos(app, session_id: int) -> list[dict]:
     return ok(app.get("/api/photos", params={"session_id": session_id, "limit": 500}))["photos"]
 
 
-@pytest.mark.parametrize("how", ["sigkill", "ctrl-c"])
+@pytest.mark.timeout(240)  # two starts of app.py, 20 imports and 20 develops
+@pytest.mark.parametrize("how", ["sigkill", "sigterm", "ctrl-c"])
 def test_an_interrupted_folder_import_resumes_and_imports_every_file_once(start_app, tmp_path,
                                                                          how):
     folder = tmp_path / "shoot"
     folder.mkdir()
     for i in range(20):
-        write_image(folder / f"IMG_{i:04d}.jpg", 1800, 1200, seed=300 + i)
+        write_image(folder / f"IMG_{i:04d}.jpg", 1500, 1000, seed=300 + i)
     data_dir = tmp_path / "data"
-    env = {"DARKROOM_WORKERS": "1"}
+    env = {"DARKROOM_WORKERS": "2"}
     app = start_app(data_dir=data_dir, env=env)
     rec = Recorder(app, ("sessions",))
     session_id = create_session(app, "Card", folder)
@@ -74,8 +75,8 @@ def test_an_interrupted_folder_import_resumes_and_imports_every_file_once(start_
     assert before["remaining"] > 0, before
     if how == "sigkill":
         _kill_tree(app)
-    else:
-        assert app.terminate(signal.SIGINT) < 10  # Ctrl-C: a clean stop mid-import
+    else:  # a clean stop mid-import: systemd's SIGTERM, or Ctrl-C
+        assert app.terminate(signal.SIGTERM if how == "sigterm" else signal.SIGINT) < 10
         app.kill()
     rec.close()
     first_run = list(rec.events)
@@ -85,7 +86,7 @@ def test_an_interrupted_folder_import_resumes_and_imports_every_file_once(start_
     rec2.wait(lambda ev: any(e["remaining"] == 0 for e in _progress(rec2, session_id))
               or _session(again, session_id)["pending_imports"] == 0,
               timeout=90, what="the resumed import finishing")
-    again.wait_for(lambda: _session(again, session_id)["processed_photos"] == 20, timeout=120,
+    again.wait_for(lambda: _session(again, session_id)["processed_photos"] == 20, timeout=180,
                    what="all 20 developed")
     rec2.wait(lambda ev: any(e["processed_photos"] == 20 for e in
                              rec2.of("session_updated", session_id=session_id)),

@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from darkroom.db import Photo, PhotoSession
 from darkroom.pipeline import selection, sessions
 from darkroom.pipeline.errors import PipelineError
-from darkroom.pipeline.intake import items, roots
+from darkroom.pipeline.intake import items, library, roots
 from darkroom.pipeline.jobs import lifecycle
 from darkroom.pipeline.media import analysis, decode, encode
 from darkroom.pipeline.media import exif as exif_reader
@@ -95,8 +95,10 @@ def import_file(p: "Pipeline", raw_path: str, session_id: Optional[int] = None,
     with p.db.read() as s:
         if session_id is None:
             session_id = p.inbox_id
-        if s.get(PhotoSession, session_id) is None:
+        session = s.get(PhotoSession, session_id)
+        if session is None:
             raise PipelineError(404, "session_not_found", f"no session {session_id}")
+        library_folder, backup_folder = session.library_folder, session.backup_folder
     try:
         digest, size = content_hash(path, checked, max_size)
     except OSError:
@@ -112,13 +114,30 @@ def import_file(p: "Pipeline", raw_path: str, session_id: Optional[int] = None,
         raise PipelineError(422, "unreadable_image", f"cannot read image {path.name}: {exc}") \
             from None
     exif = exif_reader.read_exif(path)
+    stored_path, copies, created = path, {}, []
+    try:
+        if library_folder:
+            # Copy on import: the photo counts only once each copy matches the original's hash.
+            copies["library_path"], new = library.copy_verified(path, digest, library_folder,
+                                                                exif)
+            created += [copies["library_path"]] if new else []
+            if backup_folder:
+                copies["backup_path"], new = library.copy_verified(path, digest, backup_folder,
+                                                                   exif, "backup")
+                created += [copies["backup_path"]] if new else []
+            stored_path = copies["library_path"]
+    except PipelineError:
+        for copy in created:  # one copy without the other is no import
+            copy.unlink(missing_ok=True)
+        raise
     thumb_path = p.cache_dir / f"{digest}_thumb.jpg"
     preview_path = p.cache_dir / f"{digest}_preview.jpg"
     encode.save_jpeg(preview, thumb_path, quality=THUMBNAIL_QUALITY, max_edge=THUMBNAIL_EDGE)
     encode.save_jpeg(preview, preview_path, quality=PREVIEW_QUALITY)
     try:
         with p.db.write() as s:
-            photo = Photo(session_id=session_id, file_path=str(path), file_name=path.name[:255],
+            photo = Photo(session_id=session_id, file_path=str(stored_path),
+                          file_name=path.name[:255],
                           content_hash=digest, file_size=size, format=fmt, width=width,
                           height=height, exif=exif, thumbnail_path=str(thumb_path),
                           preview_path=str(preview_path))
@@ -127,8 +146,11 @@ def import_file(p: "Pipeline", raw_path: str, session_id: Optional[int] = None,
             s.flush()
             photo_id = photo.id
             if item_id is not None:
-                items.mark_imported(s, item_id, photo_id)
+                items.mark_imported(s, item_id, photo_id,
+                                    **{k: str(v) for k, v in copies.items()})
     except IntegrityError:
+        for copy in created:
+            copy.unlink(missing_ok=True)
         with p.db.read() as s:
             existing = s.scalar(select(Photo.id).where(Photo.content_hash == digest))
         raise PipelineError(409, "duplicate", "this photo was already imported",
@@ -143,7 +165,7 @@ def import_file(p: "Pipeline", raw_path: str, session_id: Optional[int] = None,
     result = {"photo_id": photo_id, "file_name": path.name,
               "session_id": session_id, "file_path": str(path), "file_size": size,
               "format": fmt, "width": width, "height": height, "exif": exif,
-              "thumbnail_url": thumbnail_url}
+              "thumbnail_url": thumbnail_url, **{k: str(v) for k, v in copies.items()}}
     try:
         result.update(analyse_and_queue(p, photo_id, session_id, preview, exif))
     except Exception as exc:

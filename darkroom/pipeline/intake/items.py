@@ -108,10 +108,12 @@ def finish(p: "Pipeline", item_id: int, state: str, code: Optional[str] = None,
                           finished_at=utcnow()))
 
 
-def mark_imported(s, item_id: int, photo_id: int) -> None:
+def mark_imported(s, item_id: int, photo_id: int, library_path: Optional[str] = None,
+                  backup_path: Optional[str] = None) -> None:
     """In the transaction that stores the photo: its file is imported."""
     s.execute(update(ImportItem).where(ImportItem.id == item_id, ImportItem.state == PENDING)
-              .values(state=IMPORTED, photo_id=photo_id, finished_at=utcnow()))
+              .values(state=IMPORTED, photo_id=photo_id, library_path=library_path,
+                      backup_path=backup_path, finished_at=utcnow()))
 
 
 def pending_count(p: "Pipeline") -> int:
