@@ -6,13 +6,18 @@ Run by hand (never from the tests)::
     python bench/pipeline.py --photos 4 --megapixels 12 --workers 1,2 --formats jpeg
 
 For each format it generates the photos once (Pillow JPEGs with EXIF, 12-bit
-Bayer DNGs via pidng), then for each worker count starts a fresh Darkroom app
+Bayer DNGs via pidng with a full-size embedded JPEG preview as cameras write
+them, ``dng-nopreview`` without one), then for each worker count starts a fresh Darkroom app
 (real SQLite database in a temporary data directory, hub and services
 running), imports every photo over the app's HTTP API with the queue paused,
 resumes the queue and waits until every develop job is done. It prints the
 machine's conditions, the import rate (hash, EXIF, preview, thumbnail,
 analysis, preset choice, job creation), the develop rate, and the mean time
-of each develop stage from the jobs' own timings.
+of each develop stage from the jobs' own timings. It also prints the import
+preview path each photo took (``preview_source``: embedded_preview, raw_demosaic,
+jpeg_draft) and, measured in the same run on the same files, the floor: Pillow's
+decode + JPEG encode of the file (for RAW, LibRaw's default decode + Pillow's
+encode), and each import and develop time as a ratio to that floor.
 """
 
 from __future__ import annotations
@@ -65,6 +70,26 @@ def _load() -> str:
     return f"{os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else "n/a"
 
 
+def floor_cost(paths: list[Path]) -> float:
+    """Mean seconds of the floor: the library's own full decode + a quality-92 JPEG encode."""
+    import io
+
+    from PIL import Image
+
+    times = []
+    for path in paths:
+        t0 = time.perf_counter()
+        if path.suffix.lower() == ".dng":
+            with rawpy.imread(str(path)) as raw:
+                img = Image.fromarray(raw.postprocess())
+        else:
+            img = Image.open(path)
+            img.load()
+        img.save(io.BytesIO(), "JPEG", quality=92)
+        times.append(time.perf_counter() - t0)
+    return statistics.mean(times)
+
+
 def make_photos(folder: Path, fmt: str, count: int, megapixels: float) -> list[Path]:
     width = int((megapixels * 1e6 * 1.5) ** 0.5)
     height = int(width / 1.5)
@@ -74,7 +99,8 @@ def make_photos(folder: Path, fmt: str, count: int, megapixels: float) -> list[P
         if fmt == "jpeg":
             paths.append(write_image(folder / f"IMG_{i:04d}.jpg", width, height, seed=i + 1))
         else:
-            paths.append(write_dng(folder / f"IMG_{i:04d}.dng", width, height, seed=i + 1))
+            paths.append(write_dng(folder / f"IMG_{i:04d}.dng", width, height, seed=i + 1,
+                                   preview_edge=None if fmt == "dng-nopreview" else width))
     return paths
 
 
@@ -94,7 +120,8 @@ def run(paths: list[Path], workers: int) -> dict:
     with tempfile.TemporaryDirectory(prefix="darkroom-bench-") as tmp:
         config = Config(data_dir=Path(tmp) / "data", port=BENCH_PORT, workers=workers,
                         hot_folder=False, monitor_interval=3600,
-                        export_dirs=[str(Path(tmp) / "exports")])
+                        export_dirs=[str(Path(tmp) / "exports")],
+                        import_roots=sorted({str(p.parent) for p in paths}))
         app = create_app(config)
         client = app.test_client()
         rt = app.extensions["darkroom"]
@@ -126,6 +153,11 @@ def run(paths: list[Path], workers: int) -> dict:
             if failed:
                 raise RuntimeError(f"{len(failed)} develop job(s) failed: "
                                    f"{failed[0]['error_message']}")
+            sources: dict[str, int] = {}
+            for job in jobs:
+                photo = client.get(f"/api/photos/{job['photo_id']}", headers=HOST).get_json()
+                src = (photo["photo"].get("analysis") or {}).get("preview_source", "unknown")
+                sources[src] = sources.get(src, 0) + 1
             stages = {}
             for stage in ("loading", "applying_preset", "rendering", "writing", "total"):
                 stages[stage] = statistics.mean(j["result"]["timings"][stage] for j in jobs)
@@ -134,7 +166,8 @@ def run(paths: list[Path], workers: int) -> dict:
     n = len(paths)
     return {"workers": workers, "import_s": statistics.mean(import_times),
             "import_per_min": n / import_wall * 60, "develop_per_min": n / develop_wall * 60,
-            "end_to_end_per_min": n / (import_wall + develop_wall) * 60, "stages": stages}
+            "end_to_end_per_min": n / (import_wall + develop_wall) * 60, "stages": stages,
+            "sources": sources}
 
 
 def main(argv=None) -> int:
@@ -143,7 +176,8 @@ def main(argv=None) -> int:
     ap.add_argument("--megapixels", type=float, default=24.0)
     ap.add_argument("--workers", default="",
                     help="comma-separated worker counts (default 1..number of cores)")
-    ap.add_argument("--formats", default="jpeg,dng", help="jpeg, dng or both")
+    ap.add_argument("--formats", default="jpeg,dng",
+                    help="comma-separated: jpeg, dng (embedded preview), dng-nopreview")
     args = ap.parse_args(argv)
     cores = os.cpu_count() or 1
     counts = [int(w) for w in args.workers.split(",") if w] or list(range(1, cores + 1))
@@ -163,13 +197,20 @@ def main(argv=None) -> int:
                   "develop stages (mean s: loading / applying_preset / rendering / writing / "
                   "total)  load after")
             for workers in counts:
+                floor_before = floor_cost(paths)
                 r = run(paths, workers)
+                floor = (floor_before + floor_cost(paths)) / 2  # around the run: same conditions
                 st = r["stages"]
                 print(f"{workers:>7}  {r['import_s']:>14.2f}  {r['import_per_min']:>10.1f}  "
                       f"{r['develop_per_min']:>11.1f}  {r['end_to_end_per_min']:>14.1f}  "
                       f"{st['loading']:.2f} / {st['applying_preset']:.3f} / "
                       f"{st['rendering']:.2f} / {st['writing']:.2f} / {st['total']:.2f}  "
                       f"{_load()}")
+                path_taken = ", ".join(f"{k} x{v}" for k, v in sorted(r["sources"].items()))
+                print(f"         import preview path: {path_taken}")
+                print(f"         floor (decode + encode of the same file): {floor:.2f} s; "
+                      f"import {r['import_s'] / floor:.2f}x, develop job "
+                      f"{st['total'] / floor:.2f}x the floor")
     return 0
 
 

@@ -25,7 +25,7 @@ def run(ctx: JobContext) -> dict:
     thumbnail = p.render_dir / f"{ctx.photo_id}_thumb.jpg"
     size = encode.save_jpeg(out, developed, quality=DEVELOPED_QUALITY)
     ctx.progress("writing", 95, "Writing the preview and thumbnail")
-    small = encode.downscaled(out, PREVIEW_EDGE)
+    small = encode.downscaled(out, PREVIEW_EDGE, fast=True)
     preview_size = encode.save_jpeg(small, preview, quality=PREVIEW_QUALITY)
     thumbnail_size = encode.save_jpeg(small, thumbnail, quality=THUMBNAIL_QUALITY,
                                       max_edge=THUMBNAIL_EDGE)

@@ -95,7 +95,9 @@ def load_with_size(path: str | os.PathLike,
             img = colour.image_to(img, icc, colour.SRGB)
             source = JPEG_DRAFT if max_edge is not None and fmt == "jpeg" else RASTER
         if max_edge is not None and max(img.size) > max_edge:
-            img.thumbnail((max_edge, max_edge), Image.Resampling.LANCZOS, reducing_gap=3.0)
+            # A preview: after the reduced decode an antialiased bilinear (triangle) filter,
+            # twice as fast as Lanczos and indistinguishable at 1600 px.
+            img.thumbnail((max_edge, max_edge), Image.Resampling.BILINEAR, reducing_gap=1.5)
         return _tagged(np.asarray(img, dtype=np.uint8), source), size
     except ImageError:
         raise
