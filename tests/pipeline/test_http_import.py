@@ -105,6 +105,7 @@ def test_folder_import_returns_quickly_with_what_it_found(live_server, tmp_path)
     body = ok(live_server.post(f"/api/sessions/{sid}/import"), 202)
     assert body["found"] == 3 and body["files"] == ["IMG_0.jpg", "IMG_1.jpg", "IMG_2.jpg"]
     assert body["skipped"] == ["readme.txt"]
+    assert body["queued"] == 3 and body["batch"] == 1 and body["progress"]["found"] == 3
     live_server.wait_for(lambda: live_server.get(f"/api/sessions/{sid}").json()["session"]
                          ["processed_photos"] == 3, timeout=15, what="three developed")
     session = ok(live_server.get(f"/api/sessions/{sid}"))["session"]
@@ -116,6 +117,15 @@ def test_folder_import_returns_quickly_with_what_it_found(live_server, tmp_path)
     photo = ok(live_server.get(f"/api/photos/{photos['photos'][0]['id']}"))["photo"]
     assert photo["analysis"]["scores"] and 0 <= photo["ai_score"] <= 5
     assert photo["context_tag"] and photo["preset"] and photo["jobs"][0]["status"] == "completed"
-    # Importing again finds the same files; they are duplicates and change nothing.
-    ok(live_server.post(f"/api/sessions/{sid}/import"), 202)
+    # Importing again finds the same files; they are duplicates, reported with their photos,
+    # and change nothing.
+    again = ok(live_server.post(f"/api/sessions/{sid}/import"), 202)
+    ids = {p["file_name"]: p["id"] for p in ok(live_server.get(
+        "/api/photos", params={"session_id": sid}))["photos"]}
+    assert again["queued"] == 0 and again["batch"] == 2
+    assert again["duplicates"] == [{"file": f"IMG_{i}.jpg", "photo_id": ids[f"IMG_{i}.jpg"]}
+                                   for i in range(3)]
+    assert again["progress"] == {"batch": 2, "found": 3, "imported": 0, "duplicates": 3,
+                                 "refused": 0, "remaining": 0}
+    assert ok(live_server.get(f"/api/sessions/{sid}"))["session"]["total_photos"] == 3
     error(live_server.post("/api/sessions/999/import"), 404)

@@ -44,6 +44,12 @@ def test_a_session_produces_every_event_in_order_with_consistent_ids(make_server
     assert found["found"] == 7
     rec.wait(lambda ev: len(rec.of("job_created")) == 5 and rec.of("error_occurred"),
              what="5 imports and the corrupt file's error")
+    rec.wait(lambda ev: any(e["remaining"] == 0 for e in
+                            rec.of("import_progress", session_id=session_id)),
+             what="the folder import done")
+    done = rec.of("import_progress", session_id=session_id)[-1]
+    # The duplicate is counted, never silent; the corrupt file is refused.
+    assert (done["found"], done["imported"], done["duplicates"], done["refused"]) == (7, 5, 1, 1)
     imported = {e["file_name"]: e["photo_id"] for e in rec.of("photo_imported")}
     assert set(imported) == {"a.jpg", "b.png", "c.tif", "d.dng", "g.jpg"}
     for e in rec.of("photo_imported"):
