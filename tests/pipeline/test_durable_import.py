@@ -16,7 +16,7 @@ from imagegen import write_corrupt, write_image
 from pipeline_support import Recorder, create_session, ok, wait_developed
 from sqlalchemy import inspect, text
 
-from darkroom.db import SCHEMA_VERSION, Database, ImportItem
+from darkroom.db import SCHEMA_VERSION, Database, ImportItem, Photo
 
 pytestmark = pytest.mark.databases
 
@@ -243,3 +243,28 @@ def test_an_existing_database_is_migrated_to_durable_imports(database_url):
         assert versions == [1, 2]
         assert s.query(ImportItem).count() == 0
     again.dispose()
+
+
+def test_a_photo_stored_before_a_crash_without_its_develop_job_is_finished(start_app, tmp_path,
+                                                                          database_url):
+    """What a crash between storing a photo and queueing its develop job leaves behind."""
+    photo_file = write_image(tmp_path / "IMG_1.jpg", 300, 200, seed=650)
+    data_dir = tmp_path / "data"
+    app = start_app(data_dir=data_dir)
+    session_id = create_session(app, "Crashed", tmp_path)
+    app.terminate(signal.SIGTERM)
+    app.kill()
+    db = Database(database_url)
+    with db.write() as s:  # the row as the importer stores it, before analysis
+        photo = Photo(session_id=session_id, file_path=str(photo_file.resolve()),
+                      file_name=photo_file.name, content_hash="0" * 64,
+                      file_size=photo_file.stat().st_size, format="jpeg", width=300, height=200,
+                      exif={})
+        s.add(photo)
+        s.flush()
+        photo_id = photo.id
+    db.dispose()
+    again = start_app(data_dir=data_dir)
+    assert wait_developed(again, photo_id, timeout=30)["status"] == "developed"
+    assert "finishing an import interrupted before its develop job" in again.output()
+    assert _session(again, session_id)["processed_photos"] == 1

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Optional
 
 from sqlalchemy import select
 
-from darkroom.db import Job, Photo
+from darkroom.db import Job, Photo, utcnow
 from darkroom.pipeline import sessions
 from darkroom.pipeline.errors import PipelineError
 from darkroom.pipeline.intake import items
@@ -39,6 +39,7 @@ class ImportQueue:
         self._thread: Optional[threading.Thread] = None
         self._stopping = threading.Event()
         self._wake = threading.Event()
+        self._started_at = utcnow()
 
     def submit(self, path: Path, session_id: int) -> None:
         """Record one file (a hot-folder arrival) for import and wake the queue."""
@@ -57,6 +58,7 @@ class ImportQueue:
         for session_id, n in sorted(waiting.items()):
             log.warning("session %d: resuming an interrupted import, %d file(s) to go",
                         session_id, n)
+        self._started_at = utcnow()
         self._thread = threading.Thread(target=self._run, name="darkroom-import", daemon=True)
         self._thread.start()
 
@@ -125,7 +127,9 @@ class ImportQueue:
             has_job = select(Job.id).where(Job.photo_id == Photo.id).exists()
             rows = s.execute(select(Photo.id, Photo.session_id, Photo.file_path, Photo.exif)
                              .where(Photo.status.in_((PhotoStatus.IMPORTED,
-                                                      PhotoStatus.ANALYZED)), ~has_job)
+                                                      PhotoStatus.ANALYZED)), ~has_job,
+                                    # stored by an earlier run, not by a request of this one
+                                    Photo.imported_at < self._started_at)
                              .order_by(Photo.id)).all()
         for photo_id, session_id, file_path, exif in rows:
             if self._stopping.is_set():
