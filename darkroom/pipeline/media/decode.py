@@ -135,7 +135,10 @@ def _open_raster(path, max_edge: Optional[int]) -> tuple[Image.Image, tuple[int,
         if max_edge is not None and img.format == "JPEG":
             img.draft("RGB", (max_edge, max_edge))
         img.load()
-        img = ImageOps.exif_transpose(img)
+        if _orientation(img) != 1:
+            img = ImageOps.exif_transpose(img)
+        else:
+            img = img.copy() if img.mode == "RGB" else img  # outlive the closed file, once
         if img.mode in ("I;16", "I;16B", "I;16L", "I"):
             arr = np.asarray(img, dtype=np.float32)
             scale = 65535.0 if arr.max() > 255 else 255.0
@@ -149,7 +152,7 @@ def _open_raster(path, max_edge: Optional[int]) -> tuple[Image.Image, tuple[int,
             return background, (width, height), icc
         if img.mode in ("L", "LA", "I;16") and icc is not None:
             icc = None  # a grey profile: its grey is neutral in any RGB space
-        return img.convert("RGB"), (width, height), icc
+        return (img if img.mode == "RGB" else img.convert("RGB")), (width, height), icc
 
 
 def _orientation(img: Image.Image) -> int:

@@ -20,6 +20,9 @@ log = logging.getLogger("darkroom.metadata")
 
 DARKROOM_NS = "https://darkroom.invalid/ns/1.0/"
 _lock = threading.Lock()
+# exiv2's XMP toolkit keeps global state (namespaces, first-use initialisation): one call at
+# a time. Reading or writing a photo's metadata takes milliseconds.
+_calls = threading.Lock()
 _ready = False
 
 
@@ -44,7 +47,7 @@ def read(path: str | os.PathLike) -> dict[str, dict[str, Any]]:
     pyexiv2 = _exiv2()
     out: dict[str, dict[str, Any]] = {"exif": {}, "iptc": {}, "xmp": {}}
     try:
-        with pyexiv2.Image(os.fspath(path)) as img:
+        with _calls, pyexiv2.Image(os.fspath(path)) as img:
             for kind in out:
                 try:
                     out[kind] = getattr(img, f"read_{kind}")(encoding="utf-8")
@@ -161,7 +164,7 @@ def embed(data: bytes, exif: dict[str, Any], iptc: dict[str, Any], xmp: dict[str
           iptc_ok: bool = True) -> bytes:
     """``data`` (an encoded JPEG, TIFF or PNG) with this metadata written in."""
     pyexiv2 = _exiv2()
-    with pyexiv2.ImageData(data) as img:
+    with _calls, pyexiv2.ImageData(data) as img:
         if exif:
             try:
                 img.modify_exif(exif)
