@@ -3,7 +3,8 @@
 - The token: ``secrets.token_urlsafe(32)`` in ``<data_dir>/token`` (mode 0600),
   made on first start, replaced by ``darkroom rotate-token``. A client proves it
   with ``Authorization: Bearer <token>``, or ``?token=`` on the paths of
-  ``QUERY_TOKEN_PATHS`` (``/ws``: browsers cannot set headers on a WebSocket).
+  ``QUERY_TOKEN_PATHS`` (``/ws``, ``/events``, ``/ws/poll``: browsers cannot set headers on
+  a WebSocket or an ``EventSource``).
 - The cookie: a pairing link ``/pair?code=...`` (10 minutes, once) sets an
   HttpOnly, SameSite=Strict cookie ``<nonce>.<HMAC-SHA256(token, nonce)>``: it
   is not the token (it cannot be used as a Bearer credential, a device's cookie
@@ -45,7 +46,7 @@ PAIR_TTL = 600.0  # seconds a pairing code stays valid
 MAX_CODES = 64  # live pairing codes kept at once (the oldest go first)
 COOKIE_MAX_AGE = 30 * 24 * 3600
 CSRF_HEADER = "X-Darkroom-Request"
-QUERY_TOKEN_PATHS = frozenset({"/ws"})
+QUERY_TOKEN_PATHS = frozenset({"/ws", "/events", "/ws/poll"})
 # Probes (systemd, a load balancer) have no token: /readyz gives them its status only.
 PUBLIC_PATHS = frozenset({"/pair", "/healthz", "/readyz"})
 PAIR_NEXT = ("/", "/mobile")  # where a pairing link may lead
@@ -55,7 +56,7 @@ WILDCARDS = ("0.0.0.0", "::", "")
 
 # What LAN mode puts on the network, said at start.
 EXPOSED = ("the dashboard (/), the phone view (/mobile), the HTTP API that approves, rejects, "
-           "exports and imports photos, and the event stream (/ws)")
+           "exports and imports photos, and the event streams (/ws, /events, /ws/poll)")
 
 
 # --- the token file -------------------------------------------------------------------

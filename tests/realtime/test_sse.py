@@ -253,8 +253,6 @@ def test_lan_mode_needs_the_token(make_server):
     assert stream.events(1)[0]["n"] == 1
 
 
-@pytest.mark.xfail(strict=True, reason="auth.QUERY_TOKEN_PATHS does not list /events yet "
-                                       "(EventSource cannot send headers): the auth engineer's")
 def test_lan_mode_takes_the_token_in_the_query_for_event_source(make_server):
     server = make_server(lan=True, host="127.0.0.1")
     token = (server.config.data_dir / "token").read_text().strip()

@@ -353,7 +353,7 @@ def test_lan_the_token_is_compared_in_constant_time(lan, monkeypatch):
     assert (token[:5].encode(), token.encode()) in seen and (token.encode(), token.encode()) in seen
 
 
-def test_lan_a_query_token_is_only_for_the_websocket(lan):
+def test_lan_a_query_token_is_only_for_the_event_streams(lan):
     c, token = lan
     assert call(c, "GET", f"/api/thing?token={token}").status_code == 401
     upgrade = {"Upgrade": "websocket", "Connection": "Upgrade"}

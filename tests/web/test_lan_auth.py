@@ -105,7 +105,7 @@ def test_the_websocket_upgrade_without_the_token_is_401_before_101(lan_server, h
     assert lan_server.hub.client_count() == 0
 
 
-def test_a_query_token_opens_only_the_websocket(lan_server):
+def test_a_query_token_opens_only_the_event_streams(lan_server):
     token = lan_server.token
     assert requests.get(f"{lan_server.url}/websocket/stats?token={token}", timeout=10).status_code == 401
     r = requests.post(f"{lan_server.url}/websocket/broadcast?token={token}", json=BROADCAST, timeout=10)
