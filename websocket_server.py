@@ -37,6 +37,7 @@ _SERVER_TYPES = frozenset({"connection_established", "registration_confirmed",
 api = Blueprint("websocket_api", __name__, url_prefix="/websocket")
 history = Blueprint("event_history", __name__, url_prefix="/api")
 MAX_PAGE = 1000
+MAX_SEQ = 2**63 - 1  # the event log's seq is a 64-bit integer
 STORE_TIMEOUT = 10.0  # seconds a broadcast waits for the log commit before 503
 
 
@@ -227,8 +228,8 @@ def events_since():
         limit = min(int(args.get("limit", 100)), MAX_PAGE)
     except ValueError:
         raise ApiError(400, "invalid_field", "since and limit must be integers") from None
-    if since < 0 or limit < 1:
-        raise ApiError(400, "invalid_field", "since must be >= 0 and limit >= 1")
+    if not 0 <= since <= MAX_SEQ or limit < 1:
+        raise ApiError(400, "invalid_field", f"since must be 0..{MAX_SEQ} and limit >= 1")
     channels = None
     if args.get("channels"):
         channels = [c.strip() for c in args["channels"].split(",") if c.strip()]

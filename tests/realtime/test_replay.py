@@ -183,6 +183,7 @@ def test_history_over_http(live_server):
     assert not rest["has_more"]
     assert live_server.get("/api/events?channels=nope").status_code == 400
     assert live_server.get("/api/events?since=x").status_code == 400
+    assert live_server.get(f"/api/events?since={2**63}").status_code == 400  # beyond any seq
 
 
 def custom_events(client, n: int) -> list[dict]:
