@@ -31,7 +31,7 @@ import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Hashable, Mapping, Optional, Protocol
+from typing import Any, Callable, Hashable, Mapping, Optional, Protocol
 
 import orjson
 
@@ -201,6 +201,8 @@ class Hub:
         self.delivered = 0
         self.disconnected: Counter[str] = Counter()
         self.refused: Counter[str] = Counter()  # what the limits refused, by limit
+        # Called with (seconds, seq advanced) when a replay has caught a client up.
+        self.replay_observers: list[Callable[[float, int], None]] = []
         self.high_water = 0
         self.log_failures = 0
         self._unlogged_until = 0  # newest seq of a batch the log failed to take
@@ -255,6 +257,10 @@ class Hub:
     @property
     def running(self) -> bool:
         return self._running
+
+    def dispatcher_alive(self) -> bool:
+        """Whether the thread that logs and delivers every event is running."""
+        return self._dispatcher is not None and self._dispatcher.is_alive()
 
     @property
     def seq(self) -> int:
@@ -495,6 +501,7 @@ class Hub:
     def _replay(self, client: Client, since: int, until: int, channels) -> None:
         """Send the log's events in (since, until], then the live backlog, paced by the outbox."""
         pos = since
+        started = time.monotonic()
         try:
             while pos < until and not client.gone:
                 rows = self.log.read(pos, until, channels, _REPLAY_PAGE)
@@ -509,6 +516,8 @@ class Hub:
                 self.replays["events"] += len(rows)
                 pos = rows[-1].seq
             self._release_backlog(client)
+            for observe in self.replay_observers:
+                observe(time.monotonic() - started, pos - since)
         except Exception:
             log.exception("replay failed", extra={"client_id": client.id})
             self.kick(client, "replay_failed", CLOSE_SERVER_ERROR)

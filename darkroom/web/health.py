@@ -53,8 +53,7 @@ def checks(app: Flask) -> dict[str, dict]:
     def hub_alive():
         if not hub.running:
             return "hub is not running"
-        dispatcher = getattr(hub, "_dispatcher", None)
-        if dispatcher is None or not dispatcher.is_alive():
+        if not hub.dispatcher_alive():
             return "hub dispatcher thread is not alive"
         return None
 

@@ -31,6 +31,7 @@ EXTENSION = "darkroom_metrics"
 
 HTTP_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 APPEND_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
+REPLAY_BUCKETS = (0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 STAGE_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 
 
@@ -132,6 +133,10 @@ class Metrics:
                                        ["kind", "stage"], buckets=STAGE_BUCKETS, registry=self.registry)
         self.imported = Counter("darkroom_photos_imported", "Photos imported", registry=self.registry)
         self.developed = Counter("darkroom_photos_developed", "Develop jobs completed", registry=self.registry)
+        self.replay_seconds = Histogram("darkroom_replay_duration_seconds",
+                                        "Time a resuming client took to catch up from the event log",
+                                        buckets=REPLAY_BUCKETS, registry=self.registry)
+        runtime.hub.replay_observers.append(lambda seconds, _events: self.replay_seconds.observe(seconds))
         self.registry.register(HubCollector(runtime, tap, lambda: app.extensions.get("darkroom_pipeline")))
         tap.observers.append(self._appended)
         tap.stage_observers.append(self._stage)

@@ -84,3 +84,4 @@ def test_replays_and_refusals_are_counted(live_server):
     assert value(samples, "darkroom_replays_total", result="not_recovered") == 0
     assert value(samples, "darkroom_replayed_events_total") >= 1
     assert value(samples, "darkroom_refusals_total", limit="too_many_channels") == 1
+    assert value(samples, "darkroom_replay_duration_seconds_count") == 1  # the replay's time
