@@ -33,14 +33,13 @@ from typing import Any, Optional
 
 from darkroom.client import ApiError, Client, Event
 from darkroom.commands import common
+from darkroom.pipeline.media.formats import file_format
 
 PROG = "darkroom import"
 QUIET = 2.0  # seconds without a relevant event before asking the server what became of the rest
 DONE_STATUSES = ("developed",)
 WAITING_STATUSES = ("imported", "analyzed", "queued", "developing")
 ACTIVE_JOBS = ("pending", "running", "processing")
-SUPPORTED_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff", ".cr2", ".cr3", ".nef",
-                                ".arw", ".dng", ".raf", ".orf", ".rw2"})
 
 
 def parser() -> argparse.ArgumentParser:
@@ -62,7 +61,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _supported(path: Path) -> bool:
-    return path.suffix.lower() in SUPPORTED_SUFFIXES
+    return file_format(path) is not None
 
 
 def folder_files(folder: Path) -> list[Path]:

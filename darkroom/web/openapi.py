@@ -94,6 +94,11 @@ SCHEMAS: dict[str, Any] = {
 JSON_BODY = {"required": True, "content": {"application/json": {"schema": OBJ}}}
 EMPTY_BODY = {"required": False, "content": {"application/json": {"schema": OBJ}}}
 JPEG = {"content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}}}
+# What an export may choose, on POST /api/export and on an approval that exports.
+EXPORT_OPTIONS = {"format": {"enum": ["jpeg", "png", "tiff", "heic"]},
+                  "color_space": {"enum": ["srgb", "display-p3", "adobe-rgb"]},
+                  "bit_depth": {"enum": [8, 16]}, "strip_location": BOOL,
+                  "creator": STR, "copyright": STR, "contact": STR}
 HTML = {"content": {"text/html": {"schema": STR}}}
 ANY = {"content": {"*/*": {"schema": {}}}}
 
@@ -188,7 +193,7 @@ OPERATIONS: list[tuple] = [
      {"parameters": [q("session_id", ID), q("limit", LIMIT)]}),
     ("post", "/api/approval/{photo_id}/approve", "approval", "Approve a developed photo (optionally export it)",
      {"200": ref("Decision")},
-     {"requestBody": body({}, {"auto_export": BOOL, "destination": STR, "format": {"enum": ["jpeg", "png", "tiff"]},
+     {"requestBody": body({}, {"auto_export": BOOL, "destination": STR, **EXPORT_OPTIONS,
                                "quality": INT, "long_edge": INT}, needed=False)}),
     ("post", "/api/approval/{photo_id}/reject", "approval", "Reject a photo",
      {"200": ref("Decision")}, {"requestBody": body({}, {"reason": {"type": "string", "maxLength": 1000}},
@@ -196,7 +201,7 @@ OPERATIONS: list[tuple] = [
     ("post", "/api/export", "exports", "Export approved photos",
      {"202": ok({"destination": STR, "exports": ARR, "count": INT})},
      {"requestBody": body({}, {"photo_ids": {"type": "array", "items": ID}, "session_id": ID, "destination": STR,
-                               "format": {"enum": ["jpeg", "png", "tiff"]},
+                               **EXPORT_OPTIONS,
                                "quality": {"type": "integer", "minimum": 1, "maximum": 100},
                                "long_edge": {"type": "integer", "minimum": 16, "maximum": 20000},
                                "priority": {"type": "integer", "minimum": 1, "maximum": 10}})}),
