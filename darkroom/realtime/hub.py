@@ -44,7 +44,8 @@ from darkroom.realtime.transport import END_REASONS, Transport
 log = logging.getLogger("darkroom.hub")
 
 # What the limits refuse, as counted in ``/websocket/stats`` ``refused``.
-REFUSALS = ("too_many_clients", "rate_limited", "message_too_big", "too_many_channels")
+REFUSALS = ("too_many_clients", "rate_limited", "message_too_big", "too_many_channels",
+            "body_too_large", "json_too_deep", "header_timeout")
 
 CLOSE_GOING_AWAY = 1001
 CLOSE_POLICY = 1008

@@ -73,6 +73,13 @@ def json_depth(value: Any, limit: int) -> int:
     return deepest
 
 
+def _refused(limit: str) -> None:
+    """Count a request an HTTP limit refused, in ``/websocket/stats`` ``refused``."""
+    runtime = current_app.extensions.get("darkroom")
+    if runtime is not None:
+        runtime.hub.refused[limit] += 1
+
+
 def json_value() -> Any:
     """The request's JSON body, any JSON value: 415 not JSON; 400 ``invalid_json`` for a
     body that does not parse or nests deeper than ``max_json_depth`` (a body nested 10,000
@@ -82,14 +89,19 @@ def json_value() -> Any:
         raise ApiError(415, "unsupported_media_type", "Content-Type must be application/json")
     max_body = _limit("max_body_size", None)
     if max_body is not None and (request.content_length or 0) > max_body:
+        _refused("body_too_large")
         raise ApiError(413, "payload_too_large", f"the body is larger than {max_body} bytes")
     raw = request.get_data(cache=True)
+    limit = _limit("max_json_depth", DEFAULT_JSON_DEPTH)
     try:
         data = json.loads(raw)
-    except (ValueError, RecursionError):
+    except RecursionError:  # nested past the parser's own stack
+        _refused("json_too_deep")
+        raise ApiError(400, "invalid_json", f"body nests deeper than {limit} levels") from None
+    except ValueError:
         raise ApiError(400, "invalid_json", "body is not valid JSON") from None
-    limit = _limit("max_json_depth", DEFAULT_JSON_DEPTH)
     if json_depth(data, limit) > limit:
+        _refused("json_too_deep")
         raise ApiError(400, "invalid_json", f"body nests deeper than {limit} levels")
     return data
 
@@ -109,6 +121,8 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
         status = exc.code or 500
+        if status == 413:  # over MAX_CONTENT_LENGTH while the body was read
+            _refused("body_too_large")
         code = _CODES.get(status, "http_error")
         return jsonify({"success": False, "code": code, "error": exc.description}), status
 

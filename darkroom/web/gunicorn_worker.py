@@ -45,6 +45,7 @@ class HubWorker(ThreadWorker):
 
     def init_process(self):
         self.header_timeout = 10.0
+        self.hub = None
         super().init_process()
 
     def load_wsgi(self):
@@ -52,6 +53,7 @@ class HubWorker(ThreadWorker):
         runtime = getattr(self.wsgi, "extensions", {}).get("darkroom")
         if runtime is not None:
             self.header_timeout = runtime.config.header_timeout
+            self.hub = runtime.hub  # counts the connections closed for slow headers
 
     # --- requests reach a thread only once their headers are in -------------------
 
@@ -114,6 +116,8 @@ class HubWorker(ThreadWorker):
         now = time.monotonic()
         while self.awaiting_headers and self.awaiting_headers[0].timeout <= now:
             self._drop_awaiting(self.awaiting_headers[0])
+            if self.hub is not None:
+                self.hub.refused["header_timeout"] += 1
 
     def init_signals(self):
         super().init_signals()

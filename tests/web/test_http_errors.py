@@ -107,6 +107,7 @@ def test_deep_json_is_a_400_not_a_500(live_server):
                      '{"name": ' + _deep(64) + "}"):
             res = live_server.post(path, data=body, headers=json_headers)
             error(res, 400, "invalid_json")
+    assert live_server.stats()["refused"]["json_too_deep"] == 6 * 4  # counted, every one
     # 64 levels is allowed: the request goes on to its own checks.
     body = {"name": "Deep", "import_folder": str(pipeline_of(live_server).data_dir / "inbox"),
             "extra": json.loads(_deep(63))}
@@ -119,6 +120,7 @@ def test_a_body_over_the_limit_is_a_413(make_server):
     error(server.post("/api/sessions", filler), 413, "payload_too_large")
     error(server.post("/api/approval/1/reject", {"reason": "z" * 5000}), 413)
     assert ok(server.get("/api/sessions"))["count"] == 1
+    assert server.stats()["refused"]["body_too_large"] == 2
 
 
 def test_a_200_kib_body_under_the_default_1_mib_limit_is_read(live_server):

@@ -60,6 +60,7 @@ def test_http_answers_beside_1000_websockets_and_1100_unfinished_requests(start_
         assert r.status_code == 200 and r.json()["stats"]["total_clients"] == 1000
         assert took < 1.0, f"/websocket/stats took {took:.2f}s"
         assert _closed_by_server(slow, timeout=15) == 1100
+        assert app.stats()["refused"]["header_timeout"] >= 1100
         assert requests.get(f"{app.url}/websocket/stats", timeout=5).status_code == 200
     finally:
         for s in slow:
