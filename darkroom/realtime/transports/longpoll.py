@@ -26,6 +26,7 @@ from typing import Any, Collection, Optional
 
 import orjson
 
+from darkroom.periodic import Periodic
 from darkroom.realtime import protocol, replies
 from darkroom.realtime.hub import Client, Hub
 from darkroom.realtime.memory_outbox import MemoryOutbox
@@ -162,17 +163,18 @@ class LongPollTransport:
             self.given_seq = seq
 
 
-class LongPollRegistry:
-    """The pollers of one hub, and the thread that expires the silent ones."""
+class LongPollRegistry(Periodic):
+    """The pollers of one hub, and the service that expires the silent ones."""
 
     def __init__(self, hub: Hub, channels: Collection[str]):
+        heartbeat = hub.config.ping_interval or DEFAULT_HEARTBEAT
+        tick = min(1.0, max(heartbeat / 4, 0.05))
+        super().__init__("longpoll", tick, first=tick)
         self.hub = hub
         self.channels = tuple(channels)
-        self.heartbeat = hub.config.ping_interval or DEFAULT_HEARTBEAT
+        self.heartbeat = heartbeat
         self._lock = threading.Lock()
         self._pollers: dict[str, LongPollTransport] = {}
-        self._stop = threading.Event()
-        self._thread: Optional[threading.Thread] = None
 
     @property
     def expiry(self) -> float:
@@ -180,23 +182,8 @@ class LongPollRegistry:
 
     # --- service -------------------------------------------------------------------------
 
-    def start(self) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="darkroom-longpoll", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread:
-            self._thread.join(timeout=2)
-
-    def _run(self) -> None:
-        tick = min(1.0, max(self.heartbeat / 4, 0.05))
-        while not self._stop.wait(tick):
-            try:
-                self.expire(time.monotonic())
-            except Exception:
-                log.exception("expiring pollers failed")
+    def tick(self) -> None:
+        self.expire(time.monotonic())
 
     def expire(self, now: float) -> None:
         """Drop pollers silent for ``expiry`` s, and close notices nobody came for."""
