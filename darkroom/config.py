@@ -159,6 +159,10 @@ class Config:
     preset_dirs: list[str] = opt(factory=list, group="pipeline", flag="--preset-dir",
                                  help="extra folder of presets, later ones win (repeatable; env: comma list)")
     hot_folder: bool = opt(True, "import files that appear in an active session's folder", group="pipeline")
+    # Written into every export's IPTC and XMP unless the export request names its own.
+    creator: str = opt("", "photographer named in exports (IPTC By-line, XMP dc:creator)", group="pipeline")
+    copyright: str = opt("", "copyright notice written into exports", group="pipeline")
+    contact: str = opt("", "contact written into exports (XMP CreatorContactInfo)", group="pipeline")
 
     # --- monitor -------------------------------------------------------------
     monitor_interval: float = opt(10.0, "seconds between system_status events", group="monitor")

@@ -145,3 +145,15 @@ def test_export_exif_never_carries_sensor_layout():
     assert out == {"Exif.Image.Make": "X", "Exif.Photo.ExposureTime": "1/8",
                    "Exif.GPSInfo.GPSLatitude": "1/1 0/1 0/1", "Exif.Image.Orientation": "1"}
     assert "Exif.GPSInfo.GPSLatitude" not in metadata.export_exif(src, strip_location=True)
+
+
+def test_the_app_settings_name_the_creator_when_the_export_does_not(make_server, tmp_path):
+    server = make_server(creator="Grace Hopper", copyright="(c) 2026 Grace Hopper")
+    path = write_image(tmp_path / "settings.jpg", 160, 120, seed=5)
+    preset = add_preset(server, "Plain", exposure=0.1)
+    pid = import_photo(server, path)["photo_id"]
+    wait_developed(server, pid)
+    out = tags_of(approve_and_export(server, pid, preset)["output_path"])
+    assert out["iptc"]["Iptc.Application2.Byline"] == ["Grace Hopper"]
+    assert out["xmp"]["Xmp.dc.creator"] == ["Grace Hopper"]
+    assert "(c) 2026 Grace Hopper" in str(out["xmp"]["Xmp.dc.rights"])

@@ -153,7 +153,7 @@ def _photo_labels(ctx: JobContext) -> tuple[Optional[int], Optional[str]]:
 def _rights(ctx: JobContext, params: dict) -> dict:
     config = ctx.pool.p.config
     asked = params.get("rights") or {}
-    return {k: asked.get(k) or getattr(config, k, None) or "" for k in ("creator", "copyright",
+    return {k: asked.get(k) or getattr(config, k) for k in ("creator", "copyright",
                                                                          "contact")}
 
 
