@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import struct
+import time
 
 import pytest
 from rawws import RawClient
@@ -60,6 +61,7 @@ def test_a_protocol_ping_flood_is_not_answered_and_ends_with_1008(make_server):
     raw = RawClient("127.0.0.1", server.port, rcvbuf=1 << 20)
     mask = os.urandom(4)
     ping = bytes((0x89, 0x80)) + mask  # a masked, empty ping frame
+    started = time.monotonic()
     raw.sock.sendall(ping * 500)
     pongs = 0
     while True:
@@ -69,9 +71,11 @@ def test_a_protocol_ping_flood_is_not_answered_and_ends_with_1008(make_server):
         elif opcode == 0x8:
             code = struct.unpack("!H", payload[:2])[0]
             break
+    elapsed = time.monotonic() - started
     raw.close()
     assert code == 1008
-    assert pongs <= 22  # the burst, plus what the rate refilled meanwhile
+    # The burst, plus what the rate (1/s) refilled while a busy machine worked through it.
+    assert pongs <= 20 + int(elapsed) + 1, (pongs, elapsed)
 
 
 def test_too_many_channels_in_one_subscribe_is_an_error(live_server):
