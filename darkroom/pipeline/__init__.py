@@ -18,7 +18,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
-from darkroom.pipeline import approval, sessions
+from darkroom.pipeline import approval, reporter, sessions
 from darkroom.pipeline.intake.hotfolder import HotFolder
 from darkroom.pipeline.intake.import_queue import ImportQueue
 from darkroom.pipeline.intake.roots import ImportRoots
@@ -43,6 +43,9 @@ class Pipeline:
     """Everything one app's pipeline owns."""
 
     def __init__(self, rt: "Runtime"):
+        # The reporter's rate windows belong to the app that reports: a new app (a restart
+        # in place, each test's server) starts with none spent.
+        reporter.LIMITER.reset()
         self.runtime = rt
         self.config = rt.config
         self.data_dir: Path = Path(rt.config.data_dir).resolve()
