@@ -189,10 +189,6 @@ class Config:
             self.import_roots = [str(_default_pictures_dir()), str(self.data_dir / "inbox")]
 
     @property
-    def loopback_only(self) -> bool:
-        return self.host in LOOPBACK_HOSTS
-
-    @property
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"

@@ -33,8 +33,6 @@ log = logging.getLogger("darkroom.client")
 CHANNELS = ("jobs", "photos", "sessions", "system", "queue", "approval", "export")
 CLIENT_TYPES = ("gui", "mobile", "lightroom", "unknown")
 
-# The client's own events (handlers get a dict): link state and resume outcome.
-LIFECYCLE = ("connected", "disconnected", "reconnecting", "resync", "closed")
 
 Handler = Callable[[Any], Any]
 

@@ -14,9 +14,6 @@ from __future__ import annotations
 import re
 from typing import Any, Iterator, Mapping, Optional, Union
 
-# Fields every event carries, whatever its schema says.
-ENVELOPE = ("type", "channel", "timestamp", "seq")
-
 _JSON_TYPES: dict[str, Any] = {"string": str, "integer": int, "number": float, "boolean": bool,
                                "object": dict, "array": list, "null": type(None)}
 

@@ -38,7 +38,6 @@ from darkroom.pipeline.media.formats import file_format
 PROG = "darkroom import"
 QUIET = 2.0  # seconds without a relevant event before asking the server what became of the rest
 DONE_STATUSES = ("developed",)
-WAITING_STATUSES = ("imported", "analyzed", "queued", "developing")
 ACTIVE_JOBS = ("pending", "running", "processing")
 
 

@@ -19,9 +19,6 @@ _RAW_SUFFIXES = ("3fr", "ari", "arw", "bay", "cap", "cr2", "cr3", "crw", "data",
                  "rwl", "rw2", "rwz", "sr2", "srf", "srw", "sti", "x3f")
 RAW_FORMATS = {f".{s}": s for s in _RAW_SUFFIXES}
 SUPPORTED = {**RASTER_FORMATS, **HEIF_FORMATS, **RAW_FORMATS}
-# Kept for callers of the old reader; EXIF of every format now comes from exiv2.
-TIFF_LIKE_RAW = {"cr2", "nef", "nrw", "arw", "dng", "orf", "rw2", "pef", "srw", "erf", "3fr",
-                 "iiq", "dcr", "kdc", "mef", "mos", "sr2", "srf"}
 
 
 def file_format(path: str | os.PathLike) -> Optional[str]:
