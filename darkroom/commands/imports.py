@@ -34,11 +34,12 @@ from typing import Any, Optional
 from darkroom.client import ApiError, Client, Event
 from darkroom.commands import common
 from darkroom.pipeline.media.formats import file_format
+from darkroom.pipeline.status import JobKind, JobStatus, PhotoStatus
 
 PROG = "darkroom import"
 QUIET = 2.0  # seconds without a relevant event before asking the server what became of the rest
-DONE_STATUSES = ("developed",)
-ACTIVE_JOBS = ("pending", "running", "processing")
+# A develop job still under way ("processing" is the API's other name for running).
+ACTIVE_JOBS = (JobStatus.PENDING, JobStatus.RUNNING, "processing")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -280,13 +281,14 @@ class Import:
             self.settle(item, "failed", exc.message)
             return
         status = photo.get("status")
-        if status in DONE_STATUSES:
+        if status == PhotoStatus.DEVELOPED:
             self.settle(item, "developed")
-        elif status == "failed":
+        elif status == PhotoStatus.FAILED:
             self.settle(item, "failed", photo.get("error") or "failed")
-        elif strict and status != "imported":
+        elif strict and status != PhotoStatus.IMPORTED:
             jobs = [j for j in photo.get("jobs") or []
-                    if j.get("kind", "develop") == "develop" and j.get("status") in ACTIVE_JOBS]
+                    if j.get("kind", JobKind.DEVELOP) == JobKind.DEVELOP
+                    and j.get("status") in ACTIVE_JOBS]
             if not jobs:
                 self.settle(item, "failed", f"not being developed (status {status})")
 
