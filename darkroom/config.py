@@ -84,6 +84,7 @@ GROUPS = {
     "hub": "real-time hub (WebSocket, SSE, long polling) and the event log",
     "pipeline": "photo pipeline",
     "monitor": "system monitor and resource warnings",
+    "studio": "studio scale (Redis event stream, PostgreSQL job queue, several processes)",
 }
 
 
@@ -163,6 +164,21 @@ class Config:
     creator: str = opt("", "photographer named in exports (IPTC By-line, XMP dc:creator)", group="pipeline")
     copyright: str = opt("", "copyright notice written into exports", group="pipeline")
     contact: str = opt("", "contact written into exports (XMP CreatorContactInfo)", group="pipeline")
+    # Ratings, flags and labels also go to an XMP sidecar beside each original
+    # (Lightroom's naming: IMG_0001.CR2 -> IMG_0001.xmp), read back on re-import.
+    write_sidecars: bool = opt(False, "write ratings, flags and labels to XMP sidecars beside the originals",
+                               group="pipeline")
+
+    # --- studio scale ----------------------------------------------------------
+    redis_url: str = opt("", "Redis URL: the event stream every process shares (empty: in-process)",
+                         group="studio", extra_env=("REDIS_URL",))
+    redis_buffer: int = opt(10_000, "events a process buffers while Redis is unreachable", group="studio")
+    presence_ttl: float = opt(15.0, "seconds a process's clients stay listed in Redis without a refresh",
+                              group="studio")
+    media_dir: str = opt("", "renders, previews and thumbnails, shared by every process", group="studio",
+                         shown="<data_dir>")
+    job_lease: float = opt(30.0, "seconds a worker's claim on a job lasts without a heartbeat",
+                           group="studio")
 
     # --- monitor -------------------------------------------------------------
     monitor_interval: float = opt(10.0, "seconds between system_status events", group="monitor")

@@ -39,7 +39,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 
 log = logging.getLogger("darkroom.db")
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # version -> function(connection) that upgrades from version - 1.
 _MIGRATIONS: dict[int, Any] = {}
 
@@ -86,6 +86,8 @@ class PhotoSession(Base):
     # hash, and the photo points at the library copy. None: photos stay where they are.
     library_folder: Mapped[Optional[str]] = mapped_column(Text)
     backup_folder: Mapped[Optional[str]] = mapped_column(Text)
+    # all: every imported photo is developed; picks: only flagged-pick or rated ones.
+    develop_mode: Mapped[str] = mapped_column(String(10), default="all", server_default="all")
 
 
 class Photo(Base):
@@ -112,6 +114,12 @@ class Photo(Base):
     decision: Mapped[Optional[str]] = mapped_column(String(20))
     decision_reason: Mapped[Optional[str]] = mapped_column(Text)
     decided_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
+    # A photographer's own marks, as Lightroom names them (XMP xmp:Rating, xmp:Label).
+    rating: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    flag: Mapped[Optional[str]] = mapped_column(String(10))  # pick | reject | None
+    color_label: Mapped[Optional[str]] = mapped_column(String(10))  # red ... purple | None
+    # EXIF DateTimeOriginal (the gallery's default order); None when the file has none.
+    captured_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True), index=True)
     thumbnail_path: Mapped[Optional[str]] = mapped_column(Text)
     preview_path: Mapped[Optional[str]] = mapped_column(Text)
     developed_path: Mapped[Optional[str]] = mapped_column(Text)
@@ -218,6 +226,20 @@ def _add_import_items(conn) -> None:
 
 
 _MIGRATIONS[2] = _add_import_items
+
+
+def _add_culling(conn) -> None:
+    """v3: ratings, flags, colour labels and capture time on photos; a session's develop mode."""
+    photos = {c["name"] for c in inspect(conn).get_columns("photos")}
+    for column, kind in (("rating", "INTEGER NOT NULL DEFAULT 0"), ("flag", "VARCHAR(10)"),
+                         ("color_label", "VARCHAR(10)"), ("captured_at", "TIMESTAMP")):
+        if column not in photos:
+            conn.execute(text(f"ALTER TABLE photos ADD COLUMN {column} {kind}"))
+    if "develop_mode" not in {c["name"] for c in inspect(conn).get_columns("sessions")}:
+        conn.execute(text("ALTER TABLE sessions ADD COLUMN develop_mode VARCHAR(10) NOT NULL DEFAULT 'all'"))
+
+
+_MIGRATIONS[3] = _add_culling
 
 
 class Database:
