@@ -172,6 +172,8 @@ class Config:
     # --- studio scale ----------------------------------------------------------
     redis_url: str = opt("", "Redis URL: the event stream every process shares (empty: in-process)",
                          group="studio", extra_env=("REDIS_URL",))
+    redis_prefix: str = opt("darkroom", "prefix of every Redis key (several installs may share one Redis)",
+                            group="studio")
     redis_buffer: int = opt(10_000, "events a process buffers while Redis is unreachable", group="studio")
     presence_ttl: float = opt(15.0, "seconds a process's clients stay listed in Redis without a refresh",
                               group="studio")
