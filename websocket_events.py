@@ -53,6 +53,8 @@ class Field:
     maximum: Optional[float] = None
     max_length: Optional[int] = None
     default: Any = None
+    choices: Optional[tuple[str, ...]] = None  # the only values a string may take
+
 
     def check(self, event: str, value: Any) -> Any:
         """Return ``value`` if it fits this field; raise TypeError/ValueError otherwise."""
@@ -72,6 +74,9 @@ class Field:
             raise ValueError(f"{event}: field '{self.name}' must be <= {self.maximum}, got {value}")
         if self.max_length is not None and len(value) > self.max_length:
             raise ValueError(f"{event}: field '{self.name}' is longer than {self.max_length}")
+        if self.choices is not None and value not in self.choices:
+            raise ValueError(f"{event}: field '{self.name}' must be one of "
+                             f"{', '.join(self.choices)}, got {value!r}")
         return value
 
     def schema(self) -> dict:
@@ -84,6 +89,8 @@ class Field:
             out["maximum"] = self.maximum
         if self.max_length is not None:
             out["maxLength"] = self.max_length
+        if self.choices is not None:
+            out["enum"] = list(self.choices)
         return out
 
 
@@ -185,6 +192,10 @@ def _id(name: str, what: str, required: bool = True) -> Field:
     return Field(name, "integer", required, f"id of the {what}", minimum=0)
 
 
+# A photographer's marks, as Lightroom names them (the API and XMP use these values).
+FLAGS = ("pick", "reject")
+COLOR_LABELS = ("red", "yellow", "green", "blue", "purple")
+
 _JOB_ID = Field("job_id", "id", description="id of the develop or export job")
 _PRIORITY = "1 is most urgent, 10 least"
 
@@ -241,6 +252,14 @@ CATALOGUE: tuple[EventType, ...] = (
         _id("photo_id", "photo"), _id("session_id", "session"),
         Field("reason", "string", max_length=1000),
     )),
+    # A photo's marks are state: the latest per photo is what it has now (absent flag or
+    # color_label: none).
+    EventType("photo_rated", "photos", "A photo's star rating, flag or colour label changed.", (
+        _id("photo_id", "photo"), _id("session_id", "session"),
+        Field("rating", "integer", description="stars, 0-5 (0: none)", minimum=0, maximum=5),
+        Field("flag", "string", False, "absent when unflagged", choices=FLAGS),
+        Field("color_label", "string", False, "absent when none", choices=COLOR_LABELS),
+    ), state_key=("photo_id",)),
     # --- sessions -----------------------------------------------------------
     EventType("session_created", "sessions", "A session was created.", (
         _id("session_id", "session"),
@@ -316,6 +335,11 @@ CATALOGUE: tuple[EventType, ...] = (
         Field("queue_count", "integer", minimum=0),
         _id("session_id", "session", required=False),
     ), state_key=("session_id",)),
+    EventType("photo_decision_reverted", "approval", "A decision was undone: the photo awaits "
+              "approval again.", (
+        _id("photo_id", "photo"), _id("session_id", "session"),
+        Field("previous_decision", "string", choices=("approved", "rejected")),
+    )),
     # --- export -------------------------------------------------------------
     EventType("export_started", "export", "An export of a photo started.", (
         _id("photo_id", "photo"),
@@ -442,6 +466,7 @@ broadcast_photo_analyzed = _helper("photo_analyzed")
 broadcast_photo_selected = _helper("photo_selected")
 broadcast_photo_approved = _helper("photo_approved")
 broadcast_photo_rejected = _helper("photo_rejected")
+broadcast_photo_rated = _helper("photo_rated")
 broadcast_session_created = _helper("session_created")
 broadcast_session_updated = _helper("session_updated")
 broadcast_session_completed = _helper("session_completed")
@@ -452,6 +477,7 @@ broadcast_error_occurred = _helper("error_occurred")
 broadcast_queue_status = _helper("queue_status")
 broadcast_priority_changed = _helper("priority_changed")
 broadcast_approval_queue_updated = _helper("approval_queue_updated")
+broadcast_photo_decision_reverted = _helper("photo_decision_reverted")
 broadcast_export_started = _helper("export_started")
 broadcast_export_completed = _helper("export_completed")
 broadcast_export_failed = _helper("export_failed")

@@ -23,6 +23,8 @@ def sample(field, variant: int = 0):
     """A valid value for ``field`` (``variant`` 1 picks the other id type)."""
     if field.type == "id":
         return ("task-abc123", 7)[variant % 2]
+    if field.choices:
+        return field.choices[variant % len(field.choices)]
     if field.type in ("integer", "number"):
         low = field.minimum if field.minimum is not None else 0
         high = field.maximum if field.maximum is not None else low + 100
@@ -213,6 +215,24 @@ def test_a_rejection_reason_is_at_most_1000_characters():
     assert events.EVENTS["photo_rejected"].schema()["properties"]["reason"]["maxLength"] == 1000
 
 
+def test_marks_take_only_the_vocabulary_and_are_state_per_photo():
+    """``photo_rated`` carries Lightroom's flags and labels only; the latest per photo is the
+    photo's marks (coalesced and snapshotted by photo), and a revert names what was undone."""
+    events.broadcast_photo_rated(photo_id=1, session_id=1, rating=5, flag="pick",
+                                 color_label="purple")
+    events.broadcast_photo_rated(photo_id=1, session_id=1, rating=0)
+    for bad in ({"flag": "Pick"}, {"color_label": "white"}, {"rating": 6}, {"rating": -1}):
+        with pytest.raises(ValueError):
+            events.broadcast_photo_rated(**{"photo_id": 1, "session_id": 1, "rating": 1, **bad})
+    rated = events.EVENTS["photo_rated"]
+    assert rated.key({"photo_id": 4, "rating": 2}) == ("photo_rated", 4)
+    assert rated.schema()["properties"]["color_label"]["enum"] == list(events.COLOR_LABELS)
+    with pytest.raises(ValueError, match="previous_decision"):
+        events.broadcast_photo_decision_reverted(photo_id=1, session_id=1,
+                                                 previous_decision="pending")
+    assert events.EVENTS["photo_decision_reverted"].key({"photo_id": 1}) is None
+
+
 @pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
 def test_a_number_must_be_finite(value):
     """NaN and Infinity are not JSON: they would make the event undeliverable."""
@@ -300,6 +320,8 @@ def test_the_schema_refuses_what_a_helper_refuses(name):
             assert not check.is_valid({**good, f.name: f.maximum + 1}), f.name
         if f.max_length is not None:
             assert not check.is_valid({**good, f.name: "x" * (f.max_length + 1)}), f.name
+        if f.choices is not None:
+            assert not check.is_valid({**good, f.name: "maybe"}), f.name
     for d in e.derived:
         assert not check.is_valid({k: v for k, v in good.items() if k != d.field.name}), d.field.name
 
