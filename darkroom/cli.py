@@ -4,7 +4,8 @@
 ``python -m darkroom`` start the server (``app.serve``; ``Config.load`` parses its
 options). The other subcommands talk to a running server over its HTTP API and
 ``/ws`` (``darkroom/commands/``, on ``darkroom.client``), except ``rotate-token``
-and ``config``, which work on this machine's files.
+and ``config``, which work on this machine's files, ``db``, which migrates the
+database, and ``worker``, which runs jobs from the shared database without a web server.
 
 Exit codes: 0 done, 1 failed or refused, 2 bad arguments or no server to talk to.
 """
@@ -40,6 +41,18 @@ def _import(argv: list[str]) -> int:
     from darkroom.commands import imports
 
     return imports.main(argv)
+
+
+def _db(argv: list[str]) -> int:
+    from darkroom.commands import db
+
+    return db.main(argv)
+
+
+def _worker(argv: list[str]) -> int:
+    from darkroom.commands import worker
+
+    return worker.main(argv)
 
 
 def _admin(name: str) -> Command:
@@ -84,6 +97,8 @@ COMMANDS: dict[str, tuple[Command, str]] = {
     "reject": (_admin("reject"), "reject photos by id (--reason)"),
     "broadcast": (_admin("broadcast"), "publish an event (TYPE --channel C --data JSON)"),
     "rotate-token": (_rotate_token, "replace the install's LAN token"),
+    "worker": (_worker, "run develop/export jobs without a web server (PostgreSQL and Redis)"),
+    "db": (_db, "the database schema: 'darkroom db upgrade' runs the migrations"),
 }
 
 

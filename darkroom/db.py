@@ -6,8 +6,10 @@ PostgreSQL works unchanged. On SQLite the engine runs in WAL mode with a busy
 timeout, and in-process writers take a lock so concurrent write transactions
 queue up instead of failing with "database is locked".
 
-The schema is created on start and its version recorded in ``schema_version``;
-a later change bumps ``SCHEMA_VERSION`` and adds a step to ``_MIGRATIONS``.
+The schema is made and upgraded by the Alembic revisions in
+``darkroom/migrations/`` (``create_schema``: at every start, and by ``darkroom db
+upgrade``). A change to the models below needs a new revision there; the
+revision ids are the schema's version numbers.
 """
 
 from __future__ import annotations
@@ -16,11 +18,17 @@ import contextlib
 import logging
 import threading
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, Iterator, Optional
 
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -30,18 +38,19 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
-    inspect,
-    select,
+    false,
     text,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 log = logging.getLogger("darkroom.db")
+# Alembic's own lines (every start) are noise; create_schema logs what it changed.
+logging.getLogger("alembic").setLevel(logging.WARNING)
 
-SCHEMA_VERSION = 3
-# version -> function(connection) that upgrades from version - 1.
-_MIGRATIONS: dict[int, Any] = {}
+MIGRATIONS = Path(__file__).with_name("migrations")
+# PostgreSQL advisory lock key: processes starting together migrate one after the other.
+MIGRATION_LOCK = 0x6461726B  # "dark"
 
 
 def utcnow() -> datetime:
@@ -59,13 +68,6 @@ def iso(value: Optional[datetime]) -> Optional[str]:
 
 class Base(DeclarativeBase):
     pass
-
-
-class SchemaVersion(Base):
-    __tablename__ = "schema_version"
-
-    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    applied_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class PhotoSession(Base):
@@ -135,7 +137,8 @@ class Job(Base):
     """A unit of work for the worker pool: ``develop`` a photo or ``export`` one."""
 
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_claim", "status", "priority", "created_at", "id"),)
+    __table_args__ = (Index("ix_jobs_claim", "status", "priority", "created_at", "id"),
+                      Index("ix_jobs_lease", "status", "lease_expires_at"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(20), default="develop")
@@ -153,6 +156,11 @@ class Job(Base):
     error_message: Mapped[Optional[str]] = mapped_column(Text)
     error_details: Mapped[Optional[dict]] = mapped_column(JSON)
     worker: Mapped[Optional[str]] = mapped_column(String(60))
+    # A running job's claim: its worker's heartbeat renews it; once past, the reaper
+    # requeues the job (its worker died). In the database's clock, not a worker's.
+    lease_expires_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
+    # Cancelled while running: its worker, in whichever process, stops at its next heartbeat.
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
@@ -215,33 +223,6 @@ class ImportItem(Base):
     finished_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
 
 
-def _add_import_items(conn) -> None:
-    """v2: durable folder imports (``import_items``) and copy on import (the sessions'
-    ``library_folder`` and ``backup_folder``)."""
-    ImportItem.__table__.create(conn, checkfirst=True)
-    have = {c["name"] for c in inspect(conn).get_columns("sessions")}
-    for column in ("library_folder", "backup_folder"):
-        if column not in have:
-            conn.execute(text(f"ALTER TABLE sessions ADD COLUMN {column} TEXT"))
-
-
-_MIGRATIONS[2] = _add_import_items
-
-
-def _add_culling(conn) -> None:
-    """v3: ratings, flags, colour labels and capture time on photos; a session's develop mode."""
-    photos = {c["name"] for c in inspect(conn).get_columns("photos")}
-    for column, kind in (("rating", "INTEGER NOT NULL DEFAULT 0"), ("flag", "VARCHAR(10)"),
-                         ("color_label", "VARCHAR(10)"), ("captured_at", "TIMESTAMP")):
-        if column not in photos:
-            conn.execute(text(f"ALTER TABLE photos ADD COLUMN {column} {kind}"))
-    if "develop_mode" not in {c["name"] for c in inspect(conn).get_columns("sessions")}:
-        conn.execute(text("ALTER TABLE sessions ADD COLUMN develop_mode VARCHAR(10) NOT NULL DEFAULT 'all'"))
-
-
-_MIGRATIONS[3] = _add_culling
-
-
 class Database:
     """One engine and session factory; ``write()`` for transactions that change data."""
 
@@ -263,20 +244,27 @@ class Database:
         self._write_lock = threading.RLock() if self.is_sqlite else contextlib.nullcontext()
 
     def create_schema(self) -> int:
-        """Create missing tables, run pending migrations; return the schema version."""
-        Base.metadata.create_all(self.engine)
-        with self.write() as s:
-            current = s.scalar(select(SchemaVersion.version)
-                               .order_by(SchemaVersion.version.desc()).limit(1))
-            if current is None:
-                s.add(SchemaVersion(version=SCHEMA_VERSION))
-                current = SCHEMA_VERSION
-            while current < SCHEMA_VERSION:
-                current += 1
-                log.info("migrating database schema to version %d", current)
-                _MIGRATIONS[current](s.connection())
-                s.add(SchemaVersion(version=current))
-        return current
+        """Run every pending migration (Alembic ``upgrade head``); return the schema version.
+
+        An empty database gets the whole schema; one made before Alembic is recognised
+        by the baseline revision and completed in place. On PostgreSQL an advisory lock
+        makes processes that start together migrate one at a time, in one transaction.
+        """
+        with self._write_lock, self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+            before = MigrationContext.configure(conn).get_current_revision()
+            command.upgrade(alembic_config(conn), "head")
+            after = MigrationContext.configure(conn).get_current_revision()
+        if before != after:
+            log.info("database schema upgraded from %s to %s", before or "nothing", after)
+        return int(after)
+
+    def schema_version(self) -> Optional[int]:
+        """The version the database is at (None: never migrated by Alembic)."""
+        with self.engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+        return int(current) if current else None
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Session]:
@@ -297,6 +285,30 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def safe_url(url: str) -> str:
+    """The database URL without a password, for logs and messages."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
+    return url
+
+
+def alembic_config(connection=None) -> AlembicConfig:
+    """Alembic's configuration, built in code: no ``alembic.ini`` at run time."""
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+def _head() -> int:
+    return int(ScriptDirectory.from_config(alembic_config()).get_current_head())
+
+
+SCHEMA_VERSION = _head()  # the newest revision's number
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

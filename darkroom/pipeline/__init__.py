@@ -18,6 +18,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
+from darkroom.db import safe_url
 from darkroom.pipeline import approval, reporter, sessions
 from darkroom.pipeline.intake.hotfolder import HotFolder
 from darkroom.pipeline.intake.import_queue import ImportQueue
@@ -102,14 +103,7 @@ def init_app(app: "Flask") -> Pipeline:
     http.register(app)
     for service in p.services():
         rt.add(service)
-    log.info("pipeline ready: %s, schema v%d, %d workers, %d presets", _safe_url(p.db.url),
+    log.info("pipeline ready: %s, schema v%d, %d workers, %d presets", safe_url(p.db.url),
              p.schema_version, p.workers.size, len(p.presets.all()))
     return p
 
-
-def _safe_url(url: str) -> str:
-    """The database URL without a password, for the log."""
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
-    return url
