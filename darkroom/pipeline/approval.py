@@ -1,8 +1,9 @@
 """The approval queue: developed photos wait for a person to approve or reject them.
 
-A decision is final and claimed with a conditional UPDATE, so deciding twice
-(even concurrently) gives exactly one event and a 409 for the other request.
-A photo whose develop job failed can be rejected (dropped) but not approved.
+A decision is claimed with a conditional UPDATE, so deciding twice (even
+concurrently) gives exactly one event and a 409 for the other request. A photo
+whose develop job failed can be rejected (dropped) but not approved. ``undo``
+takes a decision back (the same way: one winner), and the photo waits again.
 """
 
 from __future__ import annotations
@@ -17,7 +18,12 @@ from darkroom.db import Photo, utcnow
 from darkroom.pipeline import sessions
 from darkroom.pipeline.errors import PipelineError
 from darkroom.pipeline.status import Decision, PhotoStatus
-from websocket_events import broadcast_approval_queue_updated, broadcast_photo_approved, broadcast_photo_rejected
+from websocket_events import (
+    broadcast_approval_queue_updated,
+    broadcast_photo_approved,
+    broadcast_photo_decision_reverted,
+    broadcast_photo_rejected,
+)
 
 if TYPE_CHECKING:
     from darkroom.pipeline import Pipeline
@@ -84,3 +90,29 @@ def decide(p: "Pipeline", photo_id: int, decision: Decision, reason: str = "") -
         sessions.emit_updated(p, session_id)
     return {"photo_id": photo_id, "session_id": session_id, "decision": decision,
             "session_completed": completed}
+
+
+def undo(p: "Pipeline", photo_id: int) -> str:
+    """Take back a photo's decision: it awaits approval again (when developed), and its
+    session, if it had completed, is active again. ``photo_decision_reverted``,
+    ``approval_queue_updated`` and ``session_updated``; the decision that was undone
+    (409 ``not_decided`` when there was none)."""
+    with p.db.write() as s:
+        photo = s.get(Photo, photo_id)
+        if photo is None:
+            raise PipelineError(404, "photo_not_found", f"no photo {photo_id}")
+        previous, session_id = photo.decision, photo.session_id
+        won = previous is not None and s.execute(
+            update(Photo).where(Photo.id == photo_id, Photo.decision == previous)
+            .values(decision=None, decision_reason=None, decided_at=None)).rowcount == 1
+        if not won:
+            raise PipelineError(409, "not_decided", f"photo {photo_id} has no decision to undo")
+        reopened = sessions.reopen(s, session_id)
+    log.info("photo %d: decision %s undone", photo_id, previous)
+    broadcast_photo_decision_reverted(photo_id=photo_id, session_id=session_id,
+                                      previous_decision=previous)
+    broadcast_approval_queue_updated(queue_count=count(p, session_id), session_id=session_id)
+    sessions.emit_updated(p, session_id)
+    if reopened:
+        p.hotfolder_changed()
+    return previous

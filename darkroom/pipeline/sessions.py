@@ -2,7 +2,8 @@
 ``session_completed`` events, the Inbox.
 
 A session is complete when every one of its photos has a decision (approved
-or rejected). Completion is claimed with a conditional UPDATE so two
+or rejected) or was culled before its develop (flagged reject, or left unpicked in a
+``picks`` session). Completion is claimed with a conditional UPDATE so two
 concurrent decisions can never announce it twice.
 """
 
@@ -35,11 +36,23 @@ INBOX_NAME = "Inbox"
 MAX_NAME = 200
 # What a person may set; ``completed`` is reached by deciding every photo.
 SETTABLE = (SessionStatus.ACTIVE, SessionStatus.PAUSED)
+# How much a session develops: every photo, or only the picked and rated ones (see marks).
+DEVELOP_MODES = ("all", "picks")
 
 
 # ``session_updated`` is computed and handed to the hub under this lock, so two threads
 # can never publish their counts in the opposite order to the one they read them in.
 _EMIT_LOCK = threading.Lock()
+
+
+def _culled(mode: Optional[str]):
+    """Analysed photos the pipeline will not develop (see ``marks.wants_develop``): rejected,
+    and in a ``picks`` session neither picked nor rated. Nothing is left to do for them."""
+    unwanted = Photo.flag == "reject"
+    if mode == "picks":
+        unwanted = unwanted | ((Photo.flag.is_(None) | (Photo.flag != "pick"))
+                               & (Photo.rating < 1))
+    return (Photo.status == PhotoStatus.ANALYZED) & unwanted & Photo.decision.is_(None)
 
 
 def counts(s: Session, session_id: int) -> dict[str, int]:
@@ -49,10 +62,13 @@ def counts(s: Session, session_id: int) -> dict[str, int]:
     yet imported (``pending_imports``) as well as the photos: it is the number of files found
     from the moment the scan knows it, so progress only goes up while a folder imports. One
     statement, one snapshot: a file becoming a photo is never counted twice or not at all.
+    A culled photo (``_culled``) counts as processed, and as done for completion.
     """
     pending = (select(func.count(ImportItem.id))
                .where(ImportItem.session_id == session_id, ImportItem.state == "pending")
                .scalar_subquery())
+    culled = _culled(s.scalar(select(PhotoSession.develop_mode)
+                              .where(PhotoSession.id == session_id)))
     row = s.execute(
         select(
             pending,
@@ -64,14 +80,15 @@ def counts(s: Session, session_id: int) -> dict[str, int]:
             func.sum(case((Photo.decision == Decision.REJECTED, 1), else_=0)),
             func.sum(case(((Photo.status == PhotoStatus.DEVELOPED) & Photo.decision.is_(None),
                            1), else_=0)),
+            func.sum(case((culled, 1), else_=0)),
         ).where(Photo.session_id == session_id)
     ).one()
-    pending, total, processed, failed, decided, approved, rejected, awaiting = \
+    pending, total, processed, failed, decided, approved, rejected, awaiting, culled_n = \
         (int(v or 0) for v in row)
-    return {"total_photos": total + pending, "processed_photos": processed,
+    return {"total_photos": total + pending, "processed_photos": processed + culled_n,
             "failed_photos": failed, "decided_photos": decided, "approved_photos": approved,
             "rejected_photos": rejected, "awaiting_approval": awaiting,
-            "pending_imports": pending}
+            "pending_imports": pending, "culled_photos": culled_n}
 
 
 def phase(status: str, c: dict[str, int]) -> str:
@@ -84,7 +101,7 @@ def phase(status: str, c: dict[str, int]) -> str:
         return SessionPhase(status)
     if c["processed_photos"] < c["total_photos"]:
         return SessionPhase.PROCESSING
-    if c["decided_photos"] < c["total_photos"]:
+    if c["decided_photos"] + c["culled_photos"] < c["total_photos"]:
         return SessionPhase.AWAITING_APPROVAL
     return SessionPhase.ACTIVE
 
@@ -107,7 +124,7 @@ def check_completed(p: "Pipeline", session_id: int) -> bool:
     (status ``completed``), then ``session_completed``. False when not complete."""
     with p.db.write() as s:
         c = counts(s, session_id)
-        if c["total_photos"] == 0 or c["decided_photos"] < c["total_photos"]:
+        if c["total_photos"] == 0 or c["decided_photos"] + c["culled_photos"] < c["total_photos"]:
             return False
         claimed = s.execute(
             update(PhotoSession)
@@ -205,10 +222,20 @@ def copy_folders(p: "Pipeline", import_folder: str, library_folder: Optional[str
     return library, backup
 
 
+def check_develop(develop: Optional[str]) -> Optional[str]:
+    """A session's develop mode (400 ``invalid_develop`` for anything but all or picks)."""
+    if develop is not None and develop not in DEVELOP_MODES:
+        raise PipelineError(400, "invalid_develop",
+                            f"'develop' must be one of {', '.join(DEVELOP_MODES)}")
+    return develop
+
+
 def create(p: "Pipeline", name: str, import_folder: str, library_folder: Optional[str] = None,
-           backup_folder: Optional[str] = None) -> int:
+           backup_folder: Optional[str] = None, develop: Optional[str] = None) -> int:
     """A new active session over an existing folder; ``session_created``; its id. With a
-    ``library_folder`` (and ``backup_folder``) every photo is copied there on import."""
+    ``library_folder`` (and ``backup_folder``) every photo is copied there on import; with
+    ``develop`` ``picks`` only its picked and rated photos are developed."""
+    develop = check_develop(develop) or DEVELOP_MODES[0]
     name = _clean_name(name)
     folder = p.import_roots.resolve_folder(import_folder)
     library, backup = copy_folders(p, folder, library_folder, backup_folder)
@@ -217,7 +244,7 @@ def create(p: "Pipeline", name: str, import_folder: str, library_folder: Optiona
             if s.scalar(select(PhotoSession.id).where(PhotoSession.name == name)) is not None:
                 raise _duplicate(name)
             session = PhotoSession(name=name, import_folder=folder, library_folder=library,
-                                   backup_folder=backup)
+                                   backup_folder=backup, develop_mode=develop)
             s.add(session)
             s.flush()
             session_id = session.id
@@ -232,11 +259,14 @@ def create(p: "Pipeline", name: str, import_folder: str, library_folder: Optiona
 def update_session(p: "Pipeline", session_id: int, name: Optional[str] = None,
                    import_folder: Optional[str] = None, status: Optional[str] = None,
                    library_folder: Optional[str] = None,
-                   backup_folder: Optional[str] = None) -> None:
+                   backup_folder: Optional[str] = None, develop: Optional[str] = None) -> None:
     """Rename, move or pause/resume a session (the Inbox keeps its name; a completed
-    session keeps its status); ``session_updated``."""
+    session keeps its status), or change its develop mode (for the photos imported from
+    then on: photos already imported keep their jobs, and a pick still develops);
+    ``session_updated``."""
     if status is not None and status not in SETTABLE:
         raise PipelineError(400, "invalid_field", "'status' must be 'active' or 'paused'")
+    check_develop(develop)
     try:
         with p.db.write() as s:
             session = get(s, session_id)
@@ -259,6 +289,8 @@ def update_session(p: "Pipeline", session_id: int, name: Optional[str] = None,
                     p, session.import_folder, library or None, backup or None)
             if status is not None and session.status != SessionStatus.COMPLETED:
                 session.status = status
+            if develop is not None:
+                session.develop_mode = develop
             session.updated_at = utcnow()
     except IntegrityError:
         raise _duplicate(name) from None

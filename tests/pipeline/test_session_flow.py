@@ -137,6 +137,16 @@ def test_a_session_produces_every_event_in_order_with_consistent_ids(make_server
     rec.wait(lambda ev: rec.of("export_failed"), what="export_failed")
     assert rec.of("export_failed")[0]["photo_id"] == imported["b.png"]
 
+    # Marks and undo: stars on an approved photo; taking the DNG's rejection back makes the
+    # completed session active again.
+    ok(server.patch(f"/api/photos/{imported['a.jpg']}", {"rating": 4, "color_label": "green"}))
+    undone = ok(server.post(f"/api/approval/{imported['d.dng']}/undo"))
+    assert undone["previous_decision"] == "rejected" and undone["photo"]["decision"] is None
+    rec.wait(lambda ev: rec.of("photo_decision_reverted") and rec.of("photo_rated")
+             and rec.of("session_updated", session_id=session_id)[-1]["status"]
+             == "awaiting_approval", what="the marks, the undo and the session reopened")
+    assert rec.of("photo_rated")[0]["rating"] == 4
+
     # The monitor: status every tick, a warning once per crossing.
     p.monitor.thresholds["disk"] = 0.0
     seen = len(rec.of("system_status"))

@@ -19,6 +19,7 @@ from darkroom.pipeline.http import (
     exports,
     imports,
     jobs,
+    marks,
     params,
     photos,
     presets,
@@ -63,7 +64,8 @@ class IdConverter(BaseConverter):
 
 
 api = Blueprint("pipeline", __name__)
-for _resource in (sessions, imports, photos, jobs, queue, approval, exports, presets, system):
+for _resource in (sessions, imports, photos, marks, jobs, queue, approval, exports, presets,
+                  system):
     api.register_blueprint(_resource.bp)
 
 

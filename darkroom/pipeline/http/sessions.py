@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from darkroom.pipeline import pipeline
+from darkroom.pipeline import marks, pipeline
 from darkroom.pipeline import sessions as domain
 from darkroom.pipeline.http import params
 from darkroom.pipeline.http.serialise import session_json as _session_json
@@ -14,9 +14,10 @@ bp = Blueprint("sessions", __name__)
 
 
 def session_json(s, session) -> dict:
-    """A session, with its copy-on-import folders (None: photos stay where they are)."""
+    """A session, with its copy-on-import folders (None: photos stay where they are) and its
+    develop mode."""
     return {**_session_json(s, session), "library_folder": session.library_folder,
-            "backup_folder": session.backup_folder}
+            "backup_folder": session.backup_folder, "develop": session.develop_mode}
 
 
 @bp.post("/api/sessions")
@@ -26,8 +27,9 @@ def create_session():
     folder = params.string(data, "import_folder", required=True)
     library = params.string(data, "library_folder")
     backup = params.string(data, "backup_folder")
+    develop = domain.check_develop(data.get("develop"))
     p = pipeline()
-    session_id = domain.create(p, name, folder, library or None, backup or None)
+    session_id = domain.create(p, name, folder, library or None, backup or None, develop)
     with p.db.read() as s:
         body = session_json(s, domain.get(s, session_id))
     return jsonify({"success": True, "session": body, "session_id": session_id}), 201
@@ -55,8 +57,11 @@ def patch_session(session_id: int):
     status = params.string(data, "status", max_length=20)
     library = params.string(data, "library_folder")
     backup = params.string(data, "backup_folder")
+    develop = domain.check_develop(data.get("develop"))
     p = pipeline()
     domain.update_session(p, session_id, name=name, import_folder=folder, status=status,
-                          library_folder=library, backup_folder=backup)
+                          library_folder=library, backup_folder=backup, develop=develop)
+    if develop is not None:
+        marks.develop_wanted(p, session_id)
     with p.db.read() as s:
         return jsonify({"success": True, "session": session_json(s, domain.get(s, session_id))})

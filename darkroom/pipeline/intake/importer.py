@@ -23,11 +23,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from darkroom.db import Photo, PhotoSession
-from darkroom.pipeline import selection, sessions
+from darkroom.pipeline import marks, selection, sessions
 from darkroom.pipeline.errors import PipelineError
 from darkroom.pipeline.intake import items, library, roots
 from darkroom.pipeline.jobs import lifecycle
-from darkroom.pipeline.media import analysis, decode, encode
+from darkroom.pipeline.media import analysis, decode, encode, xmp_sidecar
 from darkroom.pipeline.media import exif as exif_reader
 from darkroom.pipeline.media.formats import SUPPORTED, file_format
 from darkroom.pipeline.media.sizes import (
@@ -38,7 +38,12 @@ from darkroom.pipeline.media.sizes import (
 )
 from darkroom.pipeline.reporter import report_error
 from darkroom.pipeline.status import PhotoStatus
-from websocket_events import broadcast_photo_analyzed, broadcast_photo_imported, broadcast_photo_selected
+from websocket_events import (
+    broadcast_photo_analyzed,
+    broadcast_photo_imported,
+    broadcast_photo_rated,
+    broadcast_photo_selected,
+)
 
 if TYPE_CHECKING:
     from darkroom.pipeline import Pipeline
@@ -113,7 +118,8 @@ def import_file(p: "Pipeline", raw_path: str, session_id: Optional[int] = None,
     except decode.ImageError as exc:
         raise PipelineError(422, "unreadable_image", f"cannot read image {path.name}: {exc}") \
             from None
-    exif = exif_reader.read_exif(path)
+    exif, found_marks = exif_reader.read_exif_and_marks(path)
+    found_marks.update(read_sidecar(path))
     stored_path, copies, created = path, {}, []
     try:
         if library_folder:
@@ -140,7 +146,8 @@ def import_file(p: "Pipeline", raw_path: str, session_id: Optional[int] = None,
                           file_name=path.name[:255],
                           content_hash=digest, file_size=size, format=fmt, width=width,
                           height=height, exif=exif, thumbnail_path=str(thumb_path),
-                          preview_path=str(preview_path))
+                          preview_path=str(preview_path),
+                          captured_at=exif_reader.captured_at(exif), **found_marks)
             s.add(photo)
             reopened = sessions.reopen(s, session_id)
             s.flush()
@@ -161,11 +168,17 @@ def import_file(p: "Pipeline", raw_path: str, session_id: Optional[int] = None,
     thumbnail_url = f"/api/photos/{photo_id}/thumbnail"
     broadcast_photo_imported(photo_id=photo_id, session_id=session_id, file_name=path.name,
                              file_path=str(path), thumbnail_url=thumbnail_url)
+    if found_marks:
+        broadcast_photo_rated(photo_id=photo_id, session_id=session_id,
+                              rating=found_marks.get("rating", 0), flag=found_marks.get("flag"),
+                              color_label=found_marks.get("color_label"))
     sessions.emit_updated(p, session_id)
     result = {"photo_id": photo_id, "file_name": path.name,
               "session_id": session_id, "file_path": str(path), "file_size": size,
               "format": fmt, "width": width, "height": height, "exif": exif,
-              "thumbnail_url": thumbnail_url, **{k: str(v) for k, v in copies.items()}}
+              "thumbnail_url": thumbnail_url, "rating": found_marks.get("rating", 0),
+              "flag": found_marks.get("flag"), "color_label": found_marks.get("color_label"),
+              **{k: str(v) for k, v in copies.items()}}
     try:
         result.update(analyse_and_queue(p, photo_id, session_id, preview, exif))
     except Exception as exc:
@@ -178,21 +191,41 @@ def import_file(p: "Pipeline", raw_path: str, session_id: Optional[int] = None,
     return result
 
 
+def read_sidecar(path: Path) -> dict:
+    """The marks of the original's XMP sidecar, if it has one (they override its own XMP)."""
+    try:
+        return xmp_sidecar.read_marks(path)
+    except Exception as exc:  # a broken sidecar must not fail the import
+        log.info("sidecar of %s not read: %s", path.name, exc)
+        return {}
+
+
 def analyse_and_queue(p: "Pipeline", photo_id: int, session_id: int, preview: np.ndarray,
                       exif: dict) -> dict:
-    """Measure, score, tag, choose a preset and queue the automatic develop job."""
+    """Measure, score, tag, choose a preset and queue the automatic develop job, unless the
+    photo's marks and its session's develop mode say not to (see ``marks.wants_develop``):
+    then it stays analysed until a pick or a rating asks for it."""
     metrics = analysis.analyse(preview, exif)
     score = metrics["ai_score"]
     tag = selection.context_tag(metrics, exif)
     preset = p.presets.for_tag(tag)
     with p.db.write() as s:
         photo = s.get(Photo, photo_id)
-        photo.analysis, photo.ai_score, photo.status = metrics, score, PhotoStatus.ANALYZED
+        mode = s.scalar(select(PhotoSession.develop_mode)
+                        .where(PhotoSession.id == photo.session_id))
+        wanted = marks.wants_develop(mode, photo.rating or 0, photo.flag)
+        photo.analysis, photo.ai_score = metrics, score
+        photo.status = PhotoStatus.QUEUED if wanted else PhotoStatus.ANALYZED
         photo.context_tag, photo.preset = tag, preset.name
     broadcast_photo_analyzed(photo_id=photo_id, ai_score=score, analysis_results=metrics,
                              session_id=session_id)
     broadcast_photo_selected(photo_id=photo_id, context_tag=tag, selected_preset=preset.name,
                              session_id=session_id)
-    job = lifecycle.create(p, photo_id, lifecycle.AUTO_PRIORITY, preset.name)
-    return {"status": PhotoStatus.QUEUED, "ai_score": score, "context_tag": tag,
-            "preset": preset.name, "job_id": job.id}
+    out = {"status": PhotoStatus.ANALYZED, "ai_score": score, "context_tag": tag,
+           "preset": preset.name, "job_id": None}
+    if wanted:
+        out.update(status=PhotoStatus.QUEUED,
+                   job_id=lifecycle.create(p, photo_id, lifecycle.AUTO_PRIORITY, preset.name).id)
+    else:
+        sessions.emit_updated(p, session_id)  # nothing to develop: it counts as processed
+    return out

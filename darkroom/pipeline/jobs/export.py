@@ -6,7 +6,8 @@ The export re-renders the original at full quality with the photo's preset
 and writes JPEG, PNG, TIFF (8 or 16-bit: ``bit_depth``) or HEIC into a folder
 inside one of ``config.export_dirs`` (anything else is refused with 403). The
 original's EXIF is copied (GPS unless ``strip_location``), orientation reset
-to 1, creator/copyright/contact written as IPTC and XMP, and the preset as XMP.
+to 1, creator/copyright/contact written as IPTC and XMP, the preset and the photo's
+rating, flag and colour label (as they are when the job runs) as XMP.
 Files are created with O_EXCL: an existing file is never overwritten; the name gets a ``_1``, ``_2``... suffix instead.
 """
 
@@ -142,12 +143,11 @@ def cancelled_before_start(p: "Pipeline", job: Job) -> None:
                             error_message="export cancelled", export_id=export_id)
 
 
-def _photo_labels(ctx: JobContext) -> tuple[Optional[int], Optional[str]]:
-    """The photo's rating and colour label, when the catalogue has them."""
+def _photo_marks(ctx: JobContext) -> dict:
+    """The photo's rating, flag and colour label as they are now, as XMP."""
     with ctx.pool.p.db.read() as s:
         photo = s.get(Photo, ctx.photo_id)
-        rating, label = getattr(photo, "rating", None), getattr(photo, "label", None)
-    return (rating if isinstance(rating, int) else None), (label if isinstance(label, str) else None)
+        return metadata.marks_xmp(photo.rating or 0, photo.flag, photo.color_label)
 
 
 def _rights(ctx: JobContext, params: dict) -> dict:
@@ -161,10 +161,9 @@ def _with_metadata(ctx: JobContext, data: bytes, encoder: str, rendered, params:
     """The original's EXIF, rights and the preset written into the encoded export."""
     tags = metadata.read(rendered.source_path)
     rights = _rights(ctx, params)
-    rating, label = _photo_labels(ctx)
     exif = metadata.export_exif(tags["exif"], bool(params.get("strip_location")))
     xmp = metadata.export_xmp(rendered.preset.name, rendered.preset.adjustments, rights,
-                              rating, label)
+                              _photo_marks(ctx))
     iptc = metadata.export_iptc(rights)
     if encoder == "heic":  # exiv2 does not write BMFF: EXIF through a JPEG carrier into Pillow
         carrier = metadata.embed(encode.encode(rendered.rgb[:8, :8].astype("uint8"), "jpeg", 80),

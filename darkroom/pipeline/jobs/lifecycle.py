@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Optional
 from sqlalchemy import update
 
 from darkroom.db import Job, Photo, utcnow
-from darkroom.pipeline import sessions
+from darkroom.pipeline import approval, sessions
 from darkroom.pipeline.errors import PipelineError
 from darkroom.pipeline.jobs import queue
 from darkroom.pipeline.status import ACTIVE_JOB, RETRYABLE_JOB, JobKind, JobStatus, PhotoStatus
@@ -59,14 +59,14 @@ def create(p: "Pipeline", photo_id: int, priority: int, preset: str,
 
 def develop(p: "Pipeline", photo_id: int, priority: int = USER_PRIORITY,
             preset: Optional[str] = None) -> Job:
-    """A develop job asked for by a person: the photo must be analysed, undecided and idle."""
+    """A develop job asked for by a person: the photo must be analysed and idle. A decided
+    photo is developed again too: its decision is undone first (``approval.undo``), since
+    it was about the render this job replaces."""
     with p.db.read() as s:
         photo = s.get(Photo, photo_id)
         if photo is None:
             raise PipelineError(404, "photo_not_found", f"no photo {photo_id}")
-        if photo.decision is not None:
-            raise PipelineError(409, "already_decided",
-                                f"photo {photo_id} is already {photo.decision}")
+        decided = photo.decision is not None
         if photo.status == PhotoStatus.IMPORTED or (photo.preset is None and preset is None):
             raise PipelineError(409, "not_analyzed", f"photo {photo_id} has not been analysed")
         active = queue.active_develop_job(s, photo_id)
@@ -76,6 +76,12 @@ def develop(p: "Pipeline", photo_id: int, priority: int = USER_PRIORITY,
         preset = preset or photo.preset
     if p.presets.get(preset) is None:
         raise PipelineError(400, "unknown_preset", f"no preset named '{preset}'")
+    if decided:
+        try:
+            approval.undo(p, photo_id)
+        except PipelineError as exc:
+            if exc.code != "not_decided":  # undone meanwhile by someone else: as good
+                raise
     return create(p, photo_id, priority, preset)
 
 

@@ -23,12 +23,27 @@ def read_exif(path: str | os.PathLike) -> dict[str, Any]:
     Missing or unreadable EXIF gives fewer keys, never an error: plenty of
     real photos carry none.
     """
+    return read_exif_and_marks(path)[0]
+
+
+def read_exif_and_marks(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``read_exif``, and the rating, flag and colour label the file's own XMP carries."""
     try:
         tags = metadata.read(path)
     except Exception as exc:  # EXIF is best effort: a broken block must not fail an import
         log.info("no EXIF from %s: %s", os.path.basename(path), exc)
-        return {}
-    return normalise(tags["exif"], tags["xmp"])
+        return {}, {}
+    return normalise(tags["exif"], tags["xmp"]), metadata.marks_from_xmp(tags["xmp"])
+
+
+def captured_at(exif: dict[str, Any]) -> Optional[datetime]:
+    """When the photo was taken (DateTimeOriginal, else the file's DateTime), as the camera's
+    clock read it: EXIF has no time zone, so it is stored as is."""
+    when = exif.get("capture_time")
+    try:
+        return datetime.fromisoformat(when) if isinstance(when, str) else None
+    except ValueError:
+        return None
 
 
 def _num(value) -> Optional[float]:

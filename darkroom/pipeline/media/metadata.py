@@ -16,6 +16,8 @@ import threading
 from fractions import Fraction
 from typing import Any, Optional
 
+from websocket_events import COLOR_LABELS, FLAGS
+
 log = logging.getLogger("darkroom.metadata")
 
 DARKROOM_NS = "https://darkroom.invalid/ns/1.0/"
@@ -56,6 +58,13 @@ def read(path: str | os.PathLike) -> dict[str, dict[str, Any]]:
     except (RuntimeError, OSError, ValueError) as exc:
         log.info("no metadata from %s: %s", os.path.basename(path), exc)
     return out
+
+
+def modify_xmp_file(path: str | os.PathLike, xmp: dict[str, Any]) -> None:
+    """Set (None: remove) these XMP fields in a file exiv2 can write, e.g. a ``.xmp`` sidecar."""
+    pyexiv2 = _exiv2()
+    with _calls, pyexiv2.Image(os.fspath(path)) as img:
+        img.modify_xmp(xmp)
 
 
 # EXIF copied from the original into an export. IFD0 tags by name (a raw file's IFD0 also
@@ -127,19 +136,59 @@ def _crs_value(key: str, value: float) -> str:
     return f"{value:+.2f}" if key == "exposure" else str(int(round(value)))
 
 
+# A photographer's marks in XMP, as other tools read them: stars in xmp:Rating, a reject as
+# xmp:Rating -1 (Bridge, darktable; Lightroom writes no flag to XMP), the colour label as
+# Lightroom's default label names in xmp:Label. A pick has no standard field: it is our own
+# darkroom:Flag, which also keeps the stars of a rejected photo in darkroom:Rating.
+RATING_KEY, LABEL_KEY = "Xmp.xmp.Rating", "Xmp.xmp.Label"
+FLAG_KEY, STARS_KEY = "Xmp.darkroom.Flag", "Xmp.darkroom.Rating"
+REJECTED_RATING = "-1"
+
+
+def marks_xmp(rating: int, flag: Optional[str], color_label: Optional[str]) -> dict[str, Any]:
+    """The XMP of a photo's marks; a None value removes that field from existing XMP."""
+    rejected = flag == "reject"
+    return {RATING_KEY: REJECTED_RATING if rejected else str(int(rating)),
+            STARS_KEY: str(int(rating)) if rejected else None,
+            FLAG_KEY: flag,
+            LABEL_KEY: color_label.capitalize() if color_label else None}
+
+
+def _int(value: Any) -> Optional[int]:
+    try:
+        return int(float(str(value).strip()))
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def marks_from_xmp(xmp: dict[str, Any]) -> dict[str, Any]:
+    """The marks XMP carries (only the ones it has): ``rating`` 0-5, ``flag``,
+    ``color_label``. A label outside Lightroom's five (another tool's set) is no label."""
+    out: dict[str, Any] = {}
+    rating, stars = _int(xmp.get(RATING_KEY)), _int(xmp.get(STARS_KEY))
+    if rating == -1:
+        out["flag"] = "reject"
+        rating = stars
+    if rating is not None and 0 <= rating <= 5:
+        out["rating"] = rating
+    flag = xmp.get(FLAG_KEY)
+    if isinstance(flag, str) and flag.strip().lower() in FLAGS:
+        out["flag"] = flag.strip().lower()
+    label = xmp.get(LABEL_KEY)
+    if isinstance(label, str) and label.strip().lower() in COLOR_LABELS:
+        out["color_label"] = label.strip().lower()
+    return out
+
+
 def export_xmp(preset_name: Optional[str], adjustments: dict[str, float], rights: dict[str, str],
-               rating: Optional[int] = None, label: Optional[str] = None) -> dict[str, Any]:
-    xmp: dict[str, Any] = {}
+               marks: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+    xmp: dict[str, Any] = {k: v for k, v in (marks or {}).items() if v is not None}
     if preset_name:
         xmp["Xmp.darkroom.Preset"] = preset_name
         xmp["Xmp.crs.ProcessVersion"] = "11.0"
         for key, value in adjustments.items():
             if key in CRS_FIELDS:
                 xmp[f"Xmp.crs.{CRS_FIELDS[key]}"] = _crs_value(key, float(value))
-    if rating is not None:
-        xmp["Xmp.xmp.Rating"] = str(int(rating))
-    if label:
-        xmp["Xmp.xmp.Label"] = label
     if rights.get("creator"):
         xmp["Xmp.dc.creator"] = [rights["creator"]]
     if rights.get("copyright"):
