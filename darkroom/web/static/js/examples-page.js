@@ -2,21 +2,35 @@
  * The page around the quick reference's examples (/examples): the helper
  * functions those examples call, rendered with textContent only, and a copy
  * of console output on the page so nobody needs the developer tools.
- * A classic script: its functions are globals the examples can call.
+ * A classic script: its functions are globals the examples can call. Its
+ * words come from i18n.js (imported dynamically): each row names its key and
+ * values in data-i18n/data-i18n-params, so a language switch rewrites it too.
  */
+
+const examplesI18n = import("/static/js/i18n.js").then(async (i18n) => {
+  await i18n.load("examples");
+  return i18n;
+});
+
+/** Show `key` with `params` in `node`, now and after every language switch. */
+function examplesSay(node, key, params) {
+  node.dataset.i18n = key;
+  node.dataset.i18nParams = JSON.stringify(params);
+  examplesI18n.then((i18n) => i18n.apply(node));
+}
 
 function examplesBox(id) {
   return document.getElementById(id);
 }
 
-function examplesRow(parent, key, text) {
+function examplesRow(parent, key, words, params) {
   let row = parent.querySelector(`[data-key="${CSS.escape(String(key))}"]`);
   if (!row) {
     row = document.createElement("li");
     row.dataset.key = String(key);
     parent.appendChild(row);
   }
-  row.textContent = text;
+  examplesSay(row, words, params);
   return row;
 }
 
@@ -33,7 +47,7 @@ function updateProgressBar(jobId, progress) {
     row.append(label, bar);
     list.appendChild(row);
   }
-  row.querySelector("span").textContent = `job ${jobId}: ${progress}%`;
+  examplesSay(row.querySelector("span"), "examples.job_row", { job: String(jobId), progress });
   row.querySelector("progress").value = Number(progress) || 0;
 }
 
@@ -44,14 +58,15 @@ function showMessage(text) {
 
 /** Called by "Handle Photo Import". */
 function addPhotoToGallery(photo) {
-  examplesRow(examplesBox("ex-gallery"), photo.id,
-    `photo ${photo.id}: ${photo.name} (session ${photo.sessionId})`);
+  examplesRow(examplesBox("ex-gallery"), photo.id, "examples.photo_row",
+    { photo: String(photo.id), name: String(photo.name), session: String(photo.sessionId) });
 }
 
 /** Called by "Handle Session Updates". */
 function updateSessionCard(sessionId, data) {
-  examplesRow(examplesBox("ex-sessions"), sessionId,
-    `session ${sessionId}: ${data.processed}/${data.total} (${data.progress}%)`);
+  examplesRow(examplesBox("ex-sessions"), sessionId, "examples.session_row",
+    { session: String(sessionId), processed: data.processed, total: data.total,
+      progress: data.progress });
 }
 
 (function mirrorConsole() {

@@ -3,10 +3,10 @@
  * and language under /static/i18n/<lang>/<namespace>.json, numbers and dates
  * through Intl.
  *
- * The language is the one picked with the header's switch (kept in the
- * `darkroom_lang` cookie, which the server reads too, so the pages it renders
- * arrive in the same language), else the first of the browser's languages we
- * have, else English. Markup names its words with `data-i18n="key"` (the
+ * The language is `?lang=` in the page's URL, else the one picked with the
+ * header's switch (kept in the `darkroom_lang` cookie, which the server reads
+ * too, so the pages it renders arrive in the same language), else the first
+ * of the browser's languages we have, else English (pages.py picks alike). Markup names its words with `data-i18n="key"` (the
  * text, with `data-i18n-params='{"n": 3}'` for placeholders) and
  * `data-i18n-attr="placeholder:key;title:key"` (attributes); code calls
  * `t("key", {name: value})`. A key missing from the dictionary shows as the
@@ -28,8 +28,9 @@ function saved() {
 }
 
 function pick() {
-  const chosen = saved();
-  if (chosen && chosen in LANGUAGES) return chosen;
+  for (const chosen of [new URLSearchParams(location.search).get("lang"), saved()]) {
+    if (chosen && chosen in LANGUAGES) return chosen;
+  }
   for (const tag of navigator.languages || [navigator.language || "en"]) {
     const base = String(tag).toLowerCase().split("-")[0];
     if (base in LANGUAGES) return base;

@@ -1,95 +1,229 @@
 /**
  * The phone view (/mobile): cull one photo at a time. Swipe right or tap
- * Approve, swipe left or tap Reject (with an optional reason chip). Session
- * progress on top; new photos appear as they are developed. Registers as
- * client_type "mobile"; state from the HTTP API, then events only, on the
- * channels that carry the events it handles (from the server's catalogue).
+ * Approve, swipe left or tap Reject (with an optional reason chip); tap the
+ * stars to rate, Pick/Reject to flag (or swipe up/down), a dot for a colour
+ * label; the Undo button takes back this phone's last action (a rating, flag
+ * or label by PATCHing the old value back, a decision by POST
+ * /api/approval/<id>/undo), also after a reload. Session progress and
+ * decisions on top. Registers as client_type "mobile"; state from the HTTP
+ * API, then events only, on the channels of the events it handles (from the
+ * server's catalogue). Every word comes from i18n.js: elements carry their
+ * key and values (`say`), so a language switch rewrites them in place.
  */
 import { api, listOf } from "./api.js";
-import { ApprovalQueue } from "./approval-queue.js";
-import { $, $$, num, setText } from "./dom.js";
-import { imageUrl, scoreText } from "./photos.js";
+import { $, $$ } from "./dom.js";
+import { apply, has, load as loadWords } from "./i18n.js";
+import { PhoneQueue, phonePhoto } from "./phone/queue.js";
+import { attachSwipe } from "./phone/swipe.js";
+import { UndoStack } from "./phone/undo.js";
 import { channelsOf, connect, loadCatalog } from "./realtime.js";
-import { normalizeSession } from "./dash/sessions.js";
-
-const SWIPE = 80;
 
 const photos = new Map();
 const sessions = new Map();
 const card = $("#m-card");
 const img = $("#m-img");
-const errorBox = $("#m-error");
 const sessionSelect = $("#m-session");
 let shownId;
 let busy = false;
 
+/** Show the words of `key` with `params` in `el` (attribute `attr` if given), now and after a switch. */
+function say(el, key, params, attr) {
+  if (attr) el.dataset.i18nAttr = `${attr}:${key}`;
+  else el.dataset.i18n = key;
+  if (params) el.dataset.i18nParams = JSON.stringify(params);
+  else delete el.dataset.i18nParams;
+  apply(el);
+}
+
+/** Show `text` in `el` as data, not words (a file name, a tag we have no word for). */
+function showData(el, text) {
+  delete el.dataset.i18n;
+  el.dataset.i18nSkip = "";
+  el.textContent = text;
+}
+
+function clear(el) {
+  delete el.dataset.i18n;
+  delete el.dataset.i18nParams;
+  el.textContent = "";
+}
+
+function flash(el, key, params, ms = 4000) {
+  say(el, key, params);
+  clearTimeout(el.timer);
+  el.timer = setTimeout(() => clear(el), ms);
+}
+
 function showError(err) {
-  setText(errorBox, err.message || String(err));
-  clearTimeout(showError.timer);
-  showError.timer = setTimeout(() => setText(errorBox, ""), 4000);
+  if (err && err.code && has(`mobile.error.${err.code}`)) flash($("#m-error"), `mobile.error.${err.code}`);
+  else if (err && err.status === undefined) flash($("#m-error"), "error.network");
+  else flash($("#m-error"), "error.generic", { message: (err && err.message) || String(err) });
 }
 
-const queue = new ApprovalQueue(photos, () => render(), showError);
+const queue = new PhoneQueue(photos, () => render(), showError);
+const undo = new UndoStack(() => renderUndo());
 
-function visibleIds() {
-  const chosen = sessionSelect.value;
-  return queue.ids.filter((id) => {
-    const photo = photos.get(id);
-    return !chosen || (photo && String(photo.session_id) === chosen);
-  });
+function nameOf(photo) {
+  return photo.file_name || `#${photo.id}`;
 }
+
+function current() {
+  const id = queue.order()[0];
+  return id === undefined ? undefined : photos.get(id) || { id };
+}
+
+// --- rendering --------------------------------------------------------------
 
 function render() {
-  const ids = visibleIds();
-  const id = ids[0];
-  card.hidden = id === undefined;
-  $("#m-empty").hidden = id !== undefined;
-  $("#m-approve").disabled = id === undefined;
-  $("#m-reject").disabled = id === undefined;
-  setText($("#m-left"), ids.length ? `${ids.length} to go` : "");
-  if (id !== undefined && id !== shownId) {
-    shownId = id;
-    const photo = photos.get(id) || { id };
-    card.dataset.photo = String(id);
-    img.src = imageUrl(photo, "developed");
-    img.alt = photo.file_name || `photo ${id}`;
-    resetCard();
-    if (ids[1] !== undefined) new Image().src = imageUrl(photos.get(ids[1]) || { id: ids[1] }, "developed");
-  }
-  if (id === undefined) shownId = undefined;
-  if (id !== undefined) {
-    const photo = photos.get(id) || { id };
-    setText($("#m-name"), photo.file_name || `photo ${id}`);
-    setText($("#m-meta"), [scoreText(photo.ai_score), photo.context_tag, photo.preset]
-      .filter(Boolean).join(" \u00b7 "));
+  const ids = queue.order();
+  const photo = current();
+  card.hidden = !photo;
+  $("#m-empty").hidden = Boolean(photo);
+  for (const button of $$(".m-actions button:not(#m-undo)")) button.disabled = !photo;
+  const left = queue.left();
+  if (left) say($("#m-left"), "mobile.left", { n: left });
+  else clear($("#m-left"));
+  if (!photo) {
+    shownId = undefined;
+  } else {
+    if (photo.id !== shownId) {
+      shownId = photo.id;
+      card.dataset.photo = String(photo.id);
+      img.src = `/api/photos/${encodeURIComponent(photo.id)}/developed`;
+      img.alt = nameOf(photo);
+      resetCard();
+      if (ids[1] !== undefined) new Image().src = `/api/photos/${encodeURIComponent(ids[1])}/developed`;
+    }
+    renderPhoto(photo);
   }
   renderProgress();
 }
 
-function renderProgress() {
+function renderPhoto(photo) {
+  showData($("#m-name"), nameOf(photo));
+  const score = $("#m-score");
+  if (typeof photo.ai_score === "number") say(score, "score.value", { score: photo.ai_score.toFixed(1) });
+  else clear(score);
+  const tag = $("#m-tag");
+  if (photo.context_tag && has(`tag.${photo.context_tag}`)) say(tag, `tag.${photo.context_tag}`);
+  else if (photo.context_tag) showData(tag, photo.context_tag);
+  else clear(tag);
+  showData($("#m-preset"), photo.preset || "");
+  const rating = photo.rating || 0;
+  for (const star of $$(".star")) star.setAttribute("aria-pressed", String(Number(star.dataset.rating) <= rating));
+  card.dataset.rating = String(rating);
+  for (const button of $$(".flag")) button.setAttribute("aria-pressed", String(button.dataset.flag === photo.flag));
+  card.dataset.flag = photo.flag || "";
+  for (const dot of $$(".label-dot")) dot.setAttribute("aria-pressed", String(dot.dataset.label === photo.color_label));
+  card.dataset.label = photo.color_label || "";
+}
+
+function sessionList() {
   const chosen = sessionSelect.value;
-  const list = chosen ? [sessions.get(Number(chosen)) || sessions.get(chosen)].filter(Boolean)
-    : [...sessions.values()];
-  const total = list.reduce((a, s) => a + (s.total || 0), 0);
-  const processed = list.reduce((a, s) => a + (s.processed || 0), 0);
-  const pct = total ? (100 * processed) / total : 0;
-  $("#m-progress").value = pct;
-  const name = chosen && list[0] ? list[0].name : "All sessions";
-  setText($("#m-progress-text"), `${name}: ${processed}/${total} processed (${num(pct)}%)`);
+  if (!chosen) return [...sessions.values()];
+  return [sessions.get(Number(chosen))].filter(Boolean);
+}
+
+function renderProgress() {
+  const list = sessionList();
+  const sum = (key) => list.reduce((a, s) => a + (s[key] || 0), 0);
+  const total = sum("total");
+  const processed = sum("processed");
+  const percent = total ? (100 * processed) / total : 0;
+  $("#m-progress").value = percent;
+  const params = { processed, total, percent: Math.round(percent) };
+  const chosen = sessionSelect.value && list[0];
+  if (chosen) say($("#m-progress-text"), "mobile.progress_session", { ...params, name: chosen.name || `#${chosen.id}` });
+  else say($("#m-progress-text"), "mobile.progress_all", params);
+  const decided = $("#m-decided");
+  decided.dataset.approved = String(sum("approved"));
+  decided.dataset.rejected = String(sum("rejected"));
+  say(decided, "mobile.decided", { approved: sum("approved"), rejected: sum("rejected") });
+}
+
+function renderUndo() {
+  const button = $("#m-undo");
+  const action = undo.last();
+  button.disabled = !action || busy;
+  if (!action) {
+    say(button, "mobile.undo_nothing", undefined, "title");
+    return;
+  }
+  const what = action.kind === "decision" ? action.decision : Object.keys(action.before)[0];
+  say(button, `mobile.undo_what.${what}`, { name: action.name }, "title");
 }
 
 function mergeSession(patch) {
   const clean = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
   const s = { ...(sessions.get(clean.id) || {}), ...clean };
   sessions.set(s.id, s);
-  if (!sessionSelect.querySelector(`option[value="${CSS.escape(String(s.id))}"]`)) {
-    const option = document.createElement("option");
+  let option = sessionSelect.querySelector(`option[value="${CSS.escape(String(s.id))}"]`);
+  if (!option) {
+    option = document.createElement("option");
     option.value = String(s.id);
     sessionSelect.append(option);
   }
-  setText(sessionSelect.querySelector(`option[value="${CSS.escape(String(s.id))}"]`),
-    s.name || `Session ${s.id}`);
+  if (s.name) showData(option, s.name);
+  else say(option, "mobile.session_fallback", { id: String(s.id) });
   renderProgress();
+}
+
+function sessionFromApi(raw) {
+  return { id: raw.id, name: raw.name, total: raw.total_photos, processed: raw.processed_photos,
+    approved: raw.approved_photos, rejected: raw.rejected_photos };
+}
+
+/** Re-read a session's counts after a decision anywhere (one request at a time per session). */
+const sessionReads = new Map();
+function refreshSession(id) {
+  if (id === undefined || id === null) return;
+  if (sessionReads.has(id)) {
+    sessionReads.set(id, "again");
+    return;
+  }
+  sessionReads.set(id, "busy");
+  api.get(`/api/sessions/${encodeURIComponent(id)}`)
+    .then((data) => mergeSession(sessionFromApi((data && data.session) || data)))
+    .catch(showError)
+    .finally(() => {
+      const again = sessionReads.get(id) === "again";
+      sessionReads.delete(id);
+      if (again) refreshSession(id);
+    });
+}
+
+// --- actions ----------------------------------------------------------------
+
+/** Run one write at a time: a tap while the last is in flight waits its turn. */
+let chain = Promise.resolve();
+function serial(fn) {
+  chain = chain.then(fn, fn);
+  return chain;
+}
+
+function merge(id, patch) {
+  const photo = { ...(photos.get(id) || { id }), ...patch };
+  photos.set(id, photo);
+  if (id === shownId) renderPhoto(photo);
+  return photo;
+}
+
+/** Set marks (rating, flag, color_label) on the current photo, undoably. */
+function mark(change) {
+  const photo = current();
+  if (!photo) return undefined;
+  const before = Object.fromEntries(Object.keys(change).map((k) => [k, photo[k] ?? (k === "rating" ? 0 : null)]));
+  merge(photo.id, change); // at once: the next tap builds on this one
+  return serial(async () => {
+    try {
+      const data = await api.patch(`/api/photos/${encodeURIComponent(photo.id)}`, change);
+      if (data && data.photo) merge(photo.id, phonePhoto(data.photo));
+      undo.push({ kind: "marks", photo_id: photo.id, name: nameOf(photo), before });
+    } catch (err) {
+      merge(photo.id, before);
+      showError(err);
+    }
+  });
 }
 
 function reason() {
@@ -98,99 +232,146 @@ function reason() {
 }
 
 async function decide(action) {
-  const id = visibleIds()[0];
-  if (id === undefined || busy) return;
+  const photo = current();
+  if (!photo || busy) return;
   busy = true;
-  card.dataset.swipe = action;
-  card.style.transform = `translateX(${action === "approve" ? 120 : -120}%) rotate(${action === "approve" ? 12 : -12}deg)`;
-  card.style.opacity = "0";
-  const ok = await queue.decide(id, action, action === "reject" ? reason() : "");
+  renderUndo();
+  card.dataset.swipe = action === "approve" ? "right" : "left";
+  card.classList.add("leaving");
+  const body = action === "reject" ? { reason: reason() } : { auto_export: false };
+  await serial(async () => {
+    try {
+      await api.post(`/api/approval/${encodeURIComponent(photo.id)}/${action}`, body);
+      const decision = action === "approve" ? "approved" : "rejected";
+      merge(photo.id, { decision });
+      undo.push({ kind: "decision", photo_id: photo.id, name: nameOf(photo), decision });
+      queue.remove(photo.id);
+      $$(".chip").forEach((c) => c.setAttribute("aria-pressed", "false"));
+      if (navigator.vibrate) navigator.vibrate(15);
+    } catch (err) {
+      showError(err);
+      resetCard();
+      if (err.status === 409) queue.refresh();
+    }
+  });
   busy = false;
-  if (ok) {
-    $$(".chip").forEach((c) => c.setAttribute("aria-pressed", "false"));
-    if (navigator.vibrate) navigator.vibrate(15);
-  } else {
-    resetCard();
-  }
+  renderUndo();
+}
+
+async function undoLast() {
+  const action = undo.last();
+  if (!action || busy) return;
+  busy = true;
+  renderUndo();
+  await serial(async () => {
+    try {
+      if (action.kind === "decision") {
+        const data = await api.post(`/api/approval/${encodeURIComponent(action.photo_id)}/undo`, {});
+        undo.pop();
+        const back = (data && data.photo) || { id: action.photo_id };
+        const chosen = sessionSelect.value;
+        if (!chosen || String(back.session_id ?? chosen) === chosen) await queue.pin(back);
+      } else {
+        const data = await api.patch(`/api/photos/${encodeURIComponent(action.photo_id)}`, action.before);
+        undo.pop();
+        merge(action.photo_id, (data && data.photo) ? phonePhoto(data.photo) : action.before);
+      }
+      flash($("#m-status"), "mobile.undone", { name: action.name });
+    } catch (err) {
+      showError(err);
+      if (err.status === 404 || err.status === 409) undo.pop(); // nothing left to take back
+    }
+  });
+  busy = false;
+  renderUndo();
 }
 
 function resetCard() {
-  card.classList.remove("dragging");
+  card.classList.remove("dragging", "leaving");
   card.style.transform = "";
-  card.style.opacity = "";
   delete card.dataset.swipe;
 }
 
-// --- touch: swipe the card --------------------------------------------------
-let start = null;
-card.addEventListener("pointerdown", (ev) => {
-  if (busy) return;
-  start = { x: ev.clientX, y: ev.clientY, id: ev.pointerId };
-  card.setPointerCapture(ev.pointerId);
-  card.classList.add("dragging");
-});
-card.addEventListener("pointermove", (ev) => {
-  if (!start || ev.pointerId !== start.id) return;
-  const dx = ev.clientX - start.x;
-  card.style.transform = `translateX(${dx}px) rotate(${dx / 20}deg)`;
-  if (dx > SWIPE) card.dataset.swipe = "approve";
-  else if (dx < -SWIPE) card.dataset.swipe = "reject";
-  else delete card.dataset.swipe;
-});
-function endDrag(ev) {
-  if (!start || ev.pointerId !== start.id) return;
-  const dx = ev.clientX - start.x;
-  start = null;
-  card.classList.remove("dragging");
-  if (ev.type === "pointerup" && dx > SWIPE) decide("approve");
-  else if (ev.type === "pointerup" && dx < -SWIPE) decide("reject");
-  else resetCard();
-}
-card.addEventListener("pointerup", endDrag);
-card.addEventListener("pointercancel", endDrag);
+const swipe = attachSwipe(card, (way) => {
+  if (way === "right") decide("approve");
+  else if (way === "left") decide("reject");
+  else if (way === "up") mark({ flag: current()?.flag === "pick" ? null : "pick" });
+  else if (way === "down") mark({ flag: current()?.flag === "reject" ? null : "reject" });
+}, { enabled: () => !busy });
 
 $("#m-approve").addEventListener("click", () => decide("approve"));
 $("#m-reject").addEventListener("click", () => decide("reject"));
+$("#m-undo").addEventListener("click", () => undoLast());
+$$(".star").forEach((star) => star.addEventListener("click", () => {
+  const n = Number(star.dataset.rating);
+  mark({ rating: (current()?.rating || 0) === n ? 0 : n });
+}));
+$$(".flag").forEach((button) => button.addEventListener("click", () => {
+  mark({ flag: current()?.flag === button.dataset.flag ? null : button.dataset.flag });
+}));
+$$(".label-dot").forEach((dot) => dot.addEventListener("click", () => {
+  mark({ color_label: current()?.color_label === dot.dataset.label ? null : dot.dataset.label });
+}));
 $$(".chip").forEach((chip) => chip.addEventListener("click", () => {
   const on = chip.getAttribute("aria-pressed") !== "true";
   $$(".chip").forEach((c) => c.setAttribute("aria-pressed", "false"));
   chip.setAttribute("aria-pressed", String(on));
 }));
 sessionSelect.addEventListener("change", () => {
+  queue.sessionId = sessionSelect.value;
+  queue.pinned = undefined;
   shownId = undefined;
-  render();
+  swipe.reset();
+  queue.refresh();
 });
 
 // --- live -------------------------------------------------------------------
+
 const handlers = {
-  ...queue.handlers(),
+  photo_approved: (m) => {
+    refreshSession(m.session_id);
+    merge(m.photo_id, { decision: "approved" });
+    queue.remove(m.photo_id);
+  },
+  photo_rejected: (m) => {
+    refreshSession(m.session_id);
+    merge(m.photo_id, { decision: "rejected" });
+    queue.remove(m.photo_id);
+  },
+  photo_decision_reverted: (m) => {
+    refreshSession(m.session_id);
+    merge(m.photo_id, { decision: null });
+    queue.refresh();
+  },
+  photo_rated: (m) => merge(m.photo_id, { rating: m.rating, flag: m.flag ?? null, color_label: m.color_label ?? null }),
+  approval_queue_updated: (m) => {
+    if (m.session_id !== undefined || m.queue_count !== queue.total) queue.refresh();
+  },
+  job_completed: () => queue.refresh(),
   session_created: (m) => mergeSession({ id: m.session_id, name: m.session_name }),
   session_updated: (m) => mergeSession({ id: m.session_id, total: m.total_photos,
     processed: m.processed_photos }),
-  session_completed: (m) => mergeSession({ id: m.session_id, total: m.total_photos }),
-  photo_analyzed: (m) => { mergeInto(m.photo_id, { ai_score: m.ai_score }); },
-  photo_selected: (m) => { mergeInto(m.photo_id, { context_tag: m.context_tag, preset: m.selected_preset }); },
+  session_completed: (m) => mergeSession({ id: m.session_id, total: m.total_photos,
+    approved: m.approved_photos }),
+  photo_analyzed: (m) => merge(m.photo_id, { ai_score: m.ai_score }),
+  photo_selected: (m) => merge(m.photo_id, { context_tag: m.context_tag, preset: m.selected_preset }),
 };
-
-function mergeInto(id, patch) {
-  photos.set(id, { ...(photos.get(id) || { id }), ...patch });
-  if (id === shownId) render();
-}
 
 let catalog;
 try {
-  catalog = await loadCatalog();
+  [catalog] = await Promise.all([loadCatalog(), loadWords("mobile")]);
 } catch (err) {
   showError(err);
   throw err;
 }
+renderUndo();
 const rt = connect({ clientType: "mobile", clientName: "Darkroom phone",
   channels: channelsOf(catalog, Object.keys(handlers)) });
 window.darkroomClient = rt;
 const pill = $("#conn-state");
 rt.on("state", ({ state }) => {
   pill.dataset.state = state;
-  setText(pill, state);
+  say(pill, `conn.${state}`);
   document.body.dataset.connection = state;
 });
 
@@ -205,7 +386,7 @@ rt.on("resync", async () => {
   document.body.dataset.sync = "loading";
   try {
     const data = await api.get("/api/sessions");
-    for (const raw of listOf(data, "sessions")) mergeSession(normalizeSession(raw));
+    for (const raw of listOf(data, "sessions")) mergeSession(sessionFromApi(raw));
     await queue.load();
   } catch (err) {
     showError(err);
