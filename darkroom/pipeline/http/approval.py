@@ -1,15 +1,15 @@
-"""``/api/approval``: the photos awaiting a decision, and approving (optionally exporting)
-or rejecting one."""
+"""``/api/approval``: the photos awaiting a decision (a ``gallery`` listing), and approving
+(optionally exporting) or rejecting one."""
 
 from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
 from darkroom.pipeline import approval as domain
-from darkroom.pipeline import pipeline
+from darkroom.pipeline import gallery, pipeline
 from darkroom.pipeline.http import params
 from darkroom.pipeline.http.exports import export_options
-from darkroom.pipeline.http.serialise import photo_json
+from darkroom.pipeline.http.serialise import photos_page_json
 from darkroom.pipeline.jobs import export
 from darkroom.pipeline.status import Decision
 
@@ -18,12 +18,15 @@ bp = Blueprint("approval", __name__)
 
 @bp.get("/api/approval/queue")
 def approval_queue():
-    session_id = params.query_int("session_id")
+    """The photos waiting for a decision in capture order (bursts stay together), paged by
+    cursor; ``count`` is how many wait in all."""
+    listing = gallery.Listing(scope="approval", session_id=params.query_int("session_id"))
     limit = params.query_limit()
+    cursor = params.query_string("cursor")
     with pipeline().db.read() as s:
-        rows, total = domain.waiting(s, session_id, limit)
-        out = [photo_json(ph) for ph in rows]
-    return jsonify({"success": True, "photos": out, "count": total})
+        page = gallery.page(s, listing, limit, cursor)
+        body = photos_page_json(page)
+    return jsonify({"success": True, **body, "count": page.total})
 
 
 @bp.post("/api/approval/<id:photo_id>/approve")

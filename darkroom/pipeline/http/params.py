@@ -110,10 +110,15 @@ def query_limit(default: int = 500) -> int:
     return query_int("limit", 1, MAX_LIST) or default
 
 
-def query_choice(key: str, choices: Sequence[str]) -> Optional[str]:
+def query_choice(key: str, choices: Sequence[str], code: str = "invalid_query") -> Optional[str]:
     raw = request.args.get(key)
     if raw is None or raw == "":
         return None
     if raw not in choices:
-        raise PipelineError(400, "invalid_query", f"'{key}' must be one of: {', '.join(choices)}")
+        raise PipelineError(400, code, f"'{key}' must be one of: {', '.join(choices)}")
     return raw
+
+
+def query_string(key: str) -> Optional[str]:
+    """A query parameter as given (None when absent or empty)."""
+    return request.args.get(key) or None

@@ -1,4 +1,4 @@
-"""``/api/queue``: the job counts, and pausing or resuming the workers."""
+"""``/api/queue``: the job counts and ETA, and pausing or resuming the workers."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import logging
 
 from flask import Blueprint, jsonify
 
-from darkroom.pipeline import pipeline
+from darkroom.pipeline import eta, pipeline
 from darkroom.pipeline.http import params
 from darkroom.pipeline.jobs import queue
 
@@ -19,7 +19,7 @@ bp = Blueprint("queue", __name__)
 def queue_state():
     p = pipeline()
     return jsonify({"success": True, "counts": queue.counts(p.db), "paused": p.workers.paused,
-                    "workers": p.workers.size})
+                    "workers": p.workers.size, "eta": eta.estimate(p)})
 
 
 @bp.post("/api/queue/pause")

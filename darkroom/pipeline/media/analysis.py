@@ -13,6 +13,9 @@ ai_score (0-5) = 5 x (0.35 sharpness + 0.25 exposure + 0.15 contrast
 - noise     = clamp(1 - noise_sigma / 20)                 (sigma in 0-255 units)
 - colour    = clamp(colourfulness / 60)                   (Hasler-Suesstrunk)
 - iso       = clamp(1 - log2(ISO / 800) / 4), 1 when ISO <= 800 or unknown
+
+The same analysis image gives the loupe's ``histogram`` (64 bins of R, G, B and luminance)
+and the ``dhash`` that groups near-identical frames into bursts (``media.histogram``).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any, Optional
 import numpy as np
 from PIL import Image
 
+from darkroom.pipeline.media import histogram
 from darkroom.pipeline.media.sizes import ANALYSIS_EDGE
 
 WEIGHTS = {"sharpness": 0.35, "exposure": 0.25, "contrast": 0.15, "noise": 0.10,
@@ -107,6 +111,8 @@ def analyse(rgb: np.ndarray, exif: Optional[dict] = None) -> dict[str, Any]:
         "height": int(rgb.shape[0]),
         "analysed_width": int(w),
         "analysed_height": int(h),
+        "histogram": histogram.histogram(small, y),
+        "dhash": histogram.perceptual_hash(small),
     }
     source = getattr(rgb, "source", None)
     if source:  # which decode made the preview (decode.EMBEDDED_PREVIEW, RAW_DEMOSAIC...)

@@ -1,0 +1,220 @@
+"""The gallery's and the approval queue's listings: filters, sorts, cursors and bursts.
+
+Pages are keyset pages: a cursor holds the sort key and id of the last photo of the page,
+and the next page starts strictly after that pair in the same (key, id) order. Photos
+inserted between two requests land before or after the cursor, so no photo already there
+is lost or shown twice (an offset would shift). A cursor also carries a digest of the
+listing it came from (scope, filters, sort, order): reused with other parameters it is
+refused (``invalid_cursor``) instead of silently paging another listing.
+
+Capture order is ``captured_at``, or ``imported_at`` for a photo without a capture time,
+then ``id``. Bursts are found in that order, per session: two neighbouring frames belong to
+one burst when both have a capture time and they are at most ``BURST_SECONDS`` apart, or
+when both have a perceptual hash and the hashes differ in at most ``BURST_HASH_BITS`` of
+their 64 bits. A burst is a run of two or more frames linked that way; a photo's ``burst``
+is ``{"id": first frame's id, "size": frames, "index": 0-based position}``, or None.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import math
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from typing import Any, Iterable, Optional
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from darkroom.db import Photo
+from darkroom.pipeline.approval import waiting_filter
+from darkroom.pipeline.errors import PipelineError
+from darkroom.pipeline.media.histogram import hash_distance
+
+SORTS = ("captured", "score", "name")
+ORDERS = ("asc", "desc")
+NONE = "none"  # the flag, colour label and decision filters' "not set"
+SCOPES = ("photos", "approval")  # every photo, or those waiting for a decision
+
+BURST_SECONDS = 2.0
+BURST_HASH_BITS = 6
+MAX_CURSOR = 2048
+NO_SCORE = -1.0  # photos not scored yet sort below every score (0-5)
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What a client asked for: the filters and the order (the cursor is checked against it)."""
+
+    scope: str = "photos"
+    session_id: Optional[int] = None
+    status: Optional[str] = None
+    decision: Optional[str] = None
+    min_rating: Optional[int] = None
+    flag: Optional[str] = None
+    color_label: Optional[str] = None
+    sort: str = "captured"
+    order: str = "asc"
+
+
+@dataclass
+class Page:
+    photos: list[Photo]
+    total: int
+    next_cursor: Optional[str]
+    bursts: dict[int, dict]
+
+
+def capture_key():
+    """The SQL of capture order (with ``Photo.id`` after it)."""
+    return func.coalesce(Photo.captured_at, Photo.imported_at)
+
+
+def _sort_key(sort: str):
+    if sort == "score":
+        return func.coalesce(Photo.ai_score, NO_SCORE)
+    if sort == "name":
+        return Photo.file_name
+    return capture_key()
+
+
+def _row_key(photo: Photo, sort: str) -> Any:
+    """The value ``_sort_key`` has for ``photo``, as the cursor stores it."""
+    if sort == "score":
+        return NO_SCORE if photo.ai_score is None else float(photo.ai_score)
+    if sort == "name":
+        return photo.file_name
+    return _utc(photo.captured_at or photo.imported_at).isoformat()
+
+
+def _utc(value: datetime) -> datetime:
+    """Aware UTC (SQLite hands naive datetimes back; they were stored as UTC wall time)."""
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None \
+        else value.astimezone(timezone.utc)
+
+
+def _filters(q: Listing) -> list:
+    where = [waiting_filter()] if q.scope == "approval" else []
+    if q.session_id is not None:
+        where.append(Photo.session_id == q.session_id)
+    if q.status:
+        where.append(Photo.status == q.status)
+    if q.decision == NONE:
+        where.append(Photo.decision.is_(None))
+    elif q.decision:
+        where.append(Photo.decision == q.decision)
+    if q.min_rating:
+        where.append(Photo.rating >= q.min_rating)
+    for column, value in ((Photo.flag, q.flag), (Photo.color_label, q.color_label)):
+        if value == NONE:
+            where.append(column.is_(None))
+        elif value:
+            where.append(column == value)
+    return where
+
+
+# --- cursors ---------------------------------------------------------------------------------
+
+def _digest(q: Listing) -> str:
+    return hashlib.sha256(json.dumps(asdict(q), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def encode_cursor(q: Listing, photo: Photo) -> str:
+    raw = json.dumps({"q": _digest(q), "k": _row_key(photo, q.sort), "i": photo.id},
+                     separators=(",", ":"), ensure_ascii=False)
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _bad_cursor(why: str) -> PipelineError:
+    return PipelineError(400, "invalid_cursor", f"'cursor' {why}")
+
+
+def decode_cursor(q: Listing, cursor: str) -> tuple[Any, int]:
+    """The (sort key, id) a cursor of listing ``q`` starts after (400 ``invalid_cursor``)."""
+    if len(cursor) > MAX_CURSOR:
+        raise _bad_cursor("is too long")
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
+        raise _bad_cursor("is not a cursor this server gave out") from None
+    if not isinstance(data, dict) or set(data) != {"q", "k", "i"}:
+        raise _bad_cursor("is not a cursor this server gave out")
+    if data["q"] != _digest(q):
+        raise _bad_cursor("belongs to another listing: repeat the filters and sort it came with")
+    last_id, key = data["i"], data["k"]
+    if isinstance(last_id, bool) or not isinstance(last_id, int) or not 0 <= last_id < 2**31:
+        raise _bad_cursor("is damaged")
+    if q.sort == "score":
+        if isinstance(key, bool) or not isinstance(key, (int, float)) or not math.isfinite(key):
+            raise _bad_cursor("is damaged")
+        return float(key), last_id
+    if not isinstance(key, str):
+        raise _bad_cursor("is damaged")
+    if q.sort == "name":
+        return key, last_id
+    try:
+        return _utc(datetime.fromisoformat(key)), last_id
+    except ValueError:
+        raise _bad_cursor("is damaged") from None
+
+
+# --- pages -----------------------------------------------------------------------------------
+
+def page(s: Session, q: Listing, limit: int, cursor: Optional[str] = None,
+         offset: int = 0) -> Page:
+    """One page of listing ``q`` after ``cursor`` (or from ``offset``): the photos, how many
+    match in all, the next page's cursor (None at the end) and the photos' bursts."""
+    if cursor and offset:
+        raise _bad_cursor("and 'offset' cannot be combined")
+    where = _filters(q)
+    total = int(s.scalar(select(func.count(Photo.id)).where(*where)) or 0)
+    key = _sort_key(q.sort)
+    desc = q.order == "desc"
+    rows = select(Photo).where(*where)
+    if cursor:
+        k, last_id = decode_cursor(q, cursor)
+        rows = rows.where(or_(key < k, and_(key == k, Photo.id < last_id)) if desc
+                          else or_(key > k, and_(key == k, Photo.id > last_id)))
+    rows = rows.order_by(*((key.desc(), Photo.id.desc()) if desc else (key, Photo.id)))
+    photos = list(s.scalars(rows.offset(offset).limit(limit + 1)))
+    more = len(photos) > limit
+    photos = photos[:limit]
+    return Page(photos, total, encode_cursor(q, photos[-1]) if more else None,
+                bursts(s, {ph.session_id for ph in photos}))
+
+
+# --- bursts ----------------------------------------------------------------------------------
+
+def _linked(a, b) -> bool:
+    if a.captured_at is not None and b.captured_at is not None:
+        if abs((_utc(b.captured_at) - _utc(a.captured_at)).total_seconds()) <= BURST_SECONDS:
+            return True
+    return bool(a.dhash and b.dhash) and hash_distance(a.dhash, b.dhash) <= BURST_HASH_BITS
+
+
+def bursts(s: Session, session_ids: Iterable[int]) -> dict[int, dict]:
+    """photo id -> its burst, for every photo in a burst in these sessions (one query, one
+    pass over the sessions' frames in capture order)."""
+    ids = sorted(session_ids)
+    if not ids:
+        return {}
+    frames = s.execute(
+        select(Photo.id, Photo.session_id, Photo.captured_at,
+               Photo.analysis["dhash"].as_string().label("dhash"))
+        .where(Photo.session_id.in_(ids))
+        .order_by(Photo.session_id, capture_key(), Photo.id)).all()
+    out: dict[int, dict] = {}
+    run: list = []
+    for frame in [*frames, None]:
+        if frame is not None and run and frame.session_id == run[-1].session_id \
+                and _linked(run[-1], frame):
+            run.append(frame)
+            continue
+        if len(run) > 1:
+            for i, member in enumerate(run):
+                out[member.id] = {"id": run[0].id, "size": len(run), "index": i}
+        run = [frame]
+    return out
