@@ -166,9 +166,9 @@ def marks_from_xmp(xmp: dict[str, Any]) -> dict[str, Any]:
     ``color_label``. A label outside Lightroom's five (another tool's set) is no label."""
     out: dict[str, Any] = {}
     rating, stars = _int(xmp.get(RATING_KEY)), _int(xmp.get(STARS_KEY))
-    if rating == -1:
+    if rating == -1:  # rejected: the stars, if any, are only in our own field
         out["flag"] = "reject"
-        rating = stars
+        rating = stars if stars is not None and 0 <= stars <= 5 else 0
     if rating is not None and 0 <= rating <= 5:
         out["rating"] = rating
     flag = xmp.get(FLAG_KEY)

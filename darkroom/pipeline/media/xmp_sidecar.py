@@ -2,12 +2,12 @@
 
 Two namings are in use and both are read: Lightroom's and Camera Raw's ``IMG_0001.xmp``
 (the extension replaced) and darktable's ``IMG_0001.CR2.xmp`` (the extension kept); when
-both exist the newer wins. Darkroom writes Lightroom's naming for raw files (what the
-issue's tools look for beside a raw) and darktable's for every other format, because
-Lightroom embeds XMP in JPEG/TIFF/DNG/HEIC instead and ``IMG_0001.xmp`` would be shared by
-the two halves of a RAW+JPEG pair. A write keeps every other field of an existing sidecar
-(another tool's develop settings), goes through a temporary file in the same folder and an
-atomic rename, and never opens the original.
+both exist the newer wins. Darkroom writes Lightroom's naming for raw files, DNG included
+(what Lightroom, Bridge and Camera Raw look for beside a raw), and darktable's for every
+other format: Lightroom embeds XMP in a JPEG, TIFF or HEIC instead of reading a sidecar,
+and ``IMG_0001.xmp`` would be shared by the two halves of a RAW+JPEG pair. A write keeps
+every other field of an existing sidecar (another tool's develop settings), goes through a
+temporary file in the same folder and an atomic rename, and never opens the original.
 """
 
 from __future__ import annotations
