@@ -21,7 +21,7 @@ from darkroom.config import Config
 from darkroom.db import Database
 from darkroom.realtime.eventlog import LogTrimmer, SqlEventLog
 from darkroom.realtime.hub import Hub
-from darkroom.runtime import Runtime
+from darkroom.runtime import Runtime, Service
 from darkroom.web import auth, errors, pages, security, serving
 
 
@@ -47,11 +47,10 @@ def create_app(config: Optional[Config] = None, start: bool = True,
     app.config["JSON_SORT_KEYS"] = False
     app.json.sort_keys = False
     db = Database(config.database_url)
-    event_log = SqlEventLog(db)
-    hub = Hub(config, event_log, websocket_events.EVENTS)
+    hub, services = build_hub(config, db)
     runtime = Runtime(config, db, hub)
-    runtime.add(websocket_events.HubBinding(hub))
-    runtime.add(LogTrimmer(event_log, config.log_max_events, config.log_max_age))
+    for service in services:
+        runtime.add(service)
     app.extensions["darkroom"] = runtime
     errors.init_app(app)
     authority = auth.install(app, config, runtime)
@@ -65,6 +64,37 @@ def create_app(config: Optional[Config] = None, start: bool = True,
     if start:
         runtime.start()
     return app
+
+
+def build_hub(config: Config, db: Database, serves_clients: bool = True
+              ) -> tuple[Hub, list[Service]]:
+    """The hub and the services it needs, for a web process or one that only publishes.
+
+    Without ``redis_url`` the hub stamps and logs in this process (SQL event log).
+    With it, the event log is the Redis stream every process shares; a process
+    that serves clients also follows the stream and lists its clients there
+    (``serves_clients=False``, e.g. a worker: publish only).
+    """
+    if not config.redis_url:
+        event_log = SqlEventLog(db)
+        hub = Hub(config, event_log, websocket_events.EVENTS)
+        return hub, [websocket_events.HubBinding(hub),
+                     LogTrimmer(event_log, config.log_max_events, config.log_max_age)]
+    from darkroom.realtime import redis_log
+    from darkroom.realtime.presence import Presence
+    from darkroom.realtime.redis_link import RedisLink
+
+    keys = redis_log.Keys(config.redis_prefix)
+    stream_log = redis_log.RedisEventLog(redis_log.connect(config.redis_url), keys,
+                                         config.log_max_events)
+    link = RedisLink(config.redis_url, stream_log, config.redis_buffer, read=serves_clients)
+    hub = Hub(config, stream_log, websocket_events.EVENTS, stream=link)
+    services: list[Service] = [websocket_events.HubBinding(hub)]
+    if serves_clients:
+        hub.presence = Presence(config.redis_url, keys, hub, config.presence_ttl)
+        services.append(hub.presence)
+        services.append(LogTrimmer(stream_log, config.log_max_events, config.log_max_age))
+    return hub, services
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

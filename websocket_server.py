@@ -141,13 +141,22 @@ def _handle(hub: Hub, client: Client, raw) -> None:
 
 @api.get("/clients")
 def list_clients():
-    clients = [c.info() for c in _hub().clients()]
+    """This process's clients; with Redis, every process's (each entry names its ``process``)."""
+    hub = _hub()
+    if hub.presence is not None:
+        clients = hub.presence.clients()
+    else:
+        clients = [c.info() for c in hub.clients()]
     return jsonify({"success": True, "clients": clients, "count": len(clients)})
 
 
 @api.get("/stats")
 def stats():
-    return jsonify({"success": True, "stats": _hub().stats()})
+    hub = _hub()
+    out = hub.stats()
+    if hub.presence is not None:
+        out.update(hub.presence.totals())
+    return jsonify({"success": True, "stats": out})
 
 
 @api.get("/catalog")
@@ -198,9 +207,12 @@ def broadcast():
     hub = _hub()
     if not hub.running:
         raise ApiError(503, "shutting_down", "the server is shutting down or restarting")
+    if not hub.bus_health()["connected"]:
+        raise ApiError(503, "not_stored", "the event stream (Redis) is unreachable; "
+                       "nothing was published, try again")
     receipt = Receipt()
     hub.publish(name, channel, payload, source="external", receipt=receipt)
-    if not receipt.wait(STORE_TIMEOUT):
+    if not hub.wait_stored(receipt, STORE_TIMEOUT):
         raise ApiError(503, "not_stored", "the event log did not take the event in time")
     if not receipt.stored:
         raise ApiError(503, "not_stored", "the event could not be stored in the event log",
@@ -213,10 +225,13 @@ def broadcast():
 def disconnect(client_id: str):
     hub = _hub()
     client = hub.get(client_id)
-    if client is None:
+    if client is not None:
+        hub.close(client, 1000, "Disconnected by the server")
+        return jsonify({"success": True, "client_id": client_id})
+    process = hub.presence.disconnect_elsewhere(client_id) if hub.presence is not None else None
+    if process is None:
         raise ApiError(404, "unknown_client", "no connected client has that id")
-    hub.close(client, 1000, "Disconnected by the server")
-    return jsonify({"success": True, "client_id": client_id})
+    return jsonify({"success": True, "client_id": client_id, "process": process})
 
 
 @history.get("/events")
@@ -238,12 +253,20 @@ def events_since():
             raise ApiError(400, "unknown_channel", f"unknown channel(s): {', '.join(unknown)}")
     hub = _hub()
     latest = hub.seq
-    rows = hub.log.read(since, None, channels, limit + 1)
+    try:
+        rows = hub.log.read(since, None, channels, limit + 1)
+        complete = hub.log_holds_all_after(since)
+    except Exception:
+        if hub.stream is None:
+            raise
+        log.warning("event stream unreadable", exc_info=True)
+        raise ApiError(503, "log_unavailable",
+                       "the event stream (Redis) is unreachable; try again") from None
     return jsonify({
         "success": True,
         "epoch": hub.epoch,
         "latest_seq": latest,
-        "complete": hub.log_holds_all_after(since),
+        "complete": complete,
         "events": [json.loads(r.data) for r in rows[:limit]],
         "next_since": rows[min(limit, len(rows)) - 1].seq if rows else since,
         "has_more": len(rows) > limit,

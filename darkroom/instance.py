@@ -1,7 +1,9 @@
 """One server per data directory: an exclusive lock, and who holds it.
 
 Two servers on one SQLite database and one in-process bus would run every job
-twice and fight over the event log's ``seq``. The lock is an OS lock on
+twice and fight over the event log's ``seq``. A studio install, whose processes
+share a database server and the Redis event stream, is the exception
+(``exclusive``). The lock is an OS lock on
 ``<data_dir>/darkroom.lock`` (``flock`` on POSIX, ``msvcrt.locking`` on Windows),
 so it goes away with the process however it ends; the file also says which
 process holds it and where it serves, for the message the second one prints.
@@ -21,6 +23,12 @@ import psutil
 
 LOCK_NAME = "darkroom.lock"
 ORPHAN_WAIT = 10.0  # seconds to wait for the children of a holder that is gone
+
+
+def exclusive(config) -> bool:
+    """Whether this server must be alone on its data directory: unless it shares both the
+    event stream (``redis_url``) and a database server with the others."""
+    return not (config.redis_url and not config.database_url.startswith("sqlite"))
 
 
 class AlreadyRunning(Exception):

@@ -18,6 +18,12 @@ Subscriptions go through the dispatcher too, so a client that resumes with
 ``since`` gets the missed events from the log and then the live stream with
 nothing lost or doubled in between: live frames wait in the client's backlog
 while a replay thread sends the log's, paced by the client's outbox.
+
+With a shared ``stream`` (several processes on Redis: redis_link.py), steps 2
+and 3 happen in the stream instead: the dispatcher hands each coalesced event,
+serialised around its future ``seq``, to the stream, and delivers what the
+stream's reader brings back, stamped, in the stream's order, like every other
+process. ``seq``, the state and the counters then follow the stream.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ from darkroom.realtime.coalesce import Coalescer
 from darkroom.realtime.eventlog import EventLog, LogRow
 from darkroom.realtime.outbox import Flusher, Outbox
 from darkroom.realtime.protocol import reply, utc_timestamp
+from darkroom.realtime.stream_rows import Outgoing
 from darkroom.realtime.transport import END_REASONS, Transport
 
 log = logging.getLogger("darkroom.hub")
@@ -173,16 +180,38 @@ class _Unsubscribe:
     channels: frozenset
 
 
+@dataclass(frozen=True)
+class _Stamped:
+    """Events the shared stream stored (and stamped), in its order."""
+
+    rows: list
+
+
+@dataclass(frozen=True)
+class _NewEpoch:
+    epoch: str
+
+
+LOCAL_BUS = {"kind": "local", "connected": True, "lag_ms": 0.0, "reconnects": 0,
+             "buffered": 0, "dropped": 0, "last_error": None}
+STREAM_POLL = 0.05  # seconds between looks at the link while a broadcast waits
+
+
 class Hub:
     """Registry, channel index, dispatcher and event log of one server process.
 
     ``events`` maps an event name to its ``EventRule``; events it does not name
-    (custom ones) are delivered and logged but are never state.
+    (custom ones) are delivered and logged but are never state. ``stream``: the
+    link to a stream shared with other processes (``RedisLink``), whose log
+    ``event_log`` then is; None stamps and logs here.
     """
 
-    def __init__(self, config, event_log: EventLog, events: Mapping[str, EventRule]):
+    def __init__(self, config, event_log: EventLog, events: Mapping[str, EventRule],
+                 stream=None):
         self.config = config
         self.log = event_log
+        self.stream = stream
+        self.presence = None  # every process's clients (presence.py), with a shared stream
         self._events = events
         self.epoch = ""
         self.close_code = CLOSE_GOING_AWAY
@@ -208,6 +237,8 @@ class Hub:
         self.log_failures = 0
         self._unlogged_until = 0  # newest seq of a batch the log failed to take
         self.replays: Counter[str] = Counter()
+        # Called (without arguments) when a client comes, goes or changes subscriptions.
+        self.membership_observers: list[Callable[[], None]] = []
 
     # --- lifecycle -------------------------------------------------------------
 
@@ -221,6 +252,8 @@ class Hub:
         self._dispatcher = threading.Thread(target=self._dispatch_loop,
                                             name="darkroom-dispatcher", daemon=True)
         self._dispatcher.start()
+        if self.stream is not None:
+            self.stream.start(self._seq, self._feed, self._new_epoch)
         log.info("hub started", extra={"epoch": self.epoch, "seq": self._seq})
 
     def stop(self) -> None:
@@ -231,6 +264,8 @@ class Hub:
         self._queue.put(_STOP)
         if self._dispatcher:
             self._dispatcher.join(timeout=2)
+        if self.stream is not None:
+            self.stream.stop()
         self._refuse_unsent()
         self.log.close()
         if self._replays:
@@ -318,6 +353,10 @@ class Hub:
         for item in items:
             if item is _STOP:
                 stop = True
+            elif isinstance(item, _Stamped):
+                self._apply(item.rows)
+            elif isinstance(item, _NewEpoch):
+                self._restart_epoch(item.epoch)
             elif isinstance(item, (_Subscribe, _Unsubscribe)):
                 self._emit(ready)
                 ready = []
@@ -350,6 +389,9 @@ class Hub:
         whoever reads them (``/api/events``, a resuming client) finds it there.
         """
         if not items:
+            return
+        if self.stream is not None:
+            self.stream.send(self._outgoing(items))
             return
         rows: list[LogRow] = []
         out: list[tuple[str, Optional[EventRule], dict, bytes]] = []
@@ -397,6 +439,92 @@ class Hub:
                 self._state.pop(etype.ended_key(payload), None)
             keyed.append((channel, key, data))
         self._deliver(keyed)
+
+    # --- the shared stream ---------------------------------------------------------
+
+    def _outgoing(self, items: list) -> list[Outgoing]:
+        """Serialise ``items`` as the local path would, in two halves around the ``seq``."""
+        out = []
+        wall = time.time()
+        for name, channel, timestamp, payload, source, receipt in items:
+            message = {"type": name, "timestamp": timestamp, "channel": channel, "seq": 0}
+            message.update(payload)
+            if source:
+                message["source"] = source
+            head = {key: message[key] for key in ("type", "timestamp", "channel")}
+            rest = {key: value for key, value in message.items()
+                    if key not in ("type", "timestamp", "channel", "seq")}
+            try:
+                head_json, rest_json = _encode(head), _encode(rest)
+            except Exception:  # one bad event must not take its batch with it
+                log.exception("event could not be encoded; dropped", extra={"type": name})
+                if receipt is not None:
+                    receipt._settle(None, False)
+                continue
+            tail = b"}" if rest_json == b"{}" else b"," + rest_json[1:]
+            out.append(Outgoing(channel, name, source or "", wall,
+                                head_json[:-1] + b',"seq":', tail, receipt))
+        return out
+
+    def _feed(self, rows: list) -> None:
+        """The stream's reader hands over stored events (runs in the reader's thread)."""
+        self._queue.put(_Stamped(rows))
+
+    def _new_epoch(self, epoch: str) -> None:
+        self._queue.put(_NewEpoch(epoch))
+
+    def _apply(self, rows: list) -> None:
+        """Make stored events current here: ``seq``, counters, state, then deliver them."""
+        keyed = []
+        for row in rows:
+            if row.seq <= self._seq:
+                continue  # read again after a reconnect
+            self._seq = row.seq
+            self.published[row.channel] += 1
+            etype = None if row.source else self._events.get(row.type)
+            key = None
+            if etype is not None:
+                payload = orjson.loads(row.data)
+                key = etype.key(payload)
+                if key is not None:
+                    self._state[key] = (row.seq, row.channel, row.data)
+                if etype.ends:
+                    self._state.pop(etype.ended_key(payload), None)
+            keyed.append((row.channel, key, row.data))
+        if keyed:
+            self._deliver(keyed)
+
+    def _restart_epoch(self, epoch: str) -> None:
+        """Redis lost the stream: positions under the old epoch mean nothing any more, so
+        every client reconnects (1012) and learns the new epoch, as after a restart."""
+        self.epoch = epoch
+        self._seq = 0
+        self._unlogged_until = 0
+        self._state.clear()
+        for client in self.clients():
+            self.close(client, 1012, "Event stream restarted")
+
+    def bus_health(self) -> dict:
+        """The link to the shared stream, as ``/websocket/stats`` shows it in ``bus``."""
+        return dict(LOCAL_BUS) if self.stream is None else self.stream.health()
+
+    def wait_stored(self, receipt: Receipt, timeout: float) -> bool:
+        """Wait for ``receipt``; True once settled (see ``receipt.stored``).
+
+        With a shared stream whose link is down, a buffered event is taken back
+        at once (settled as not stored) instead of waiting: a caller told "not
+        stored" must never see it published later.
+        """
+        if self.stream is None:
+            return receipt.wait(timeout)
+        deadline = time.monotonic() + timeout
+        while not receipt.wait(STREAM_POLL):
+            late = time.monotonic() > deadline
+            if (late or not self.stream.connected) and self.stream.withdraw(receipt):
+                return True
+            if late and time.monotonic() > deadline + timeout:
+                return False
+        return True
 
     def _deliver(self, out: list[tuple[str, Optional[Hashable], bytes]]) -> None:
         """Frame each event once per framer in use, then write each client's frames in one go."""
@@ -455,6 +583,7 @@ class Hub:
             with self._lock:
                 client.channels = client.channels - cmd.channels
                 self._rebuild_index()
+            self._membership_changed()
             client.send(reply("unsubscription_confirmed", channels=sorted(client.channels)))
             return
         recovered = None
@@ -463,6 +592,7 @@ class Hub:
         with self._lock:
             client.channels = client.channels | cmd.channels
             self._rebuild_index()
+        self._membership_changed()
         confirmed = reply("subscription_confirmed", channels=sorted(client.channels))
         if recovered is not None:
             confirmed.update(recovered=recovered, epoch=self.epoch, seq=self._seq)
@@ -587,6 +717,7 @@ class Hub:
         transport.outbox.owner = client
         with self._lock:
             self._clients[client.id] = client
+        self._membership_changed()
         log.info("client connected", extra={"client_id": client.id, "remote": remote,
                                             "transport": transport.kind})
         return client
@@ -603,6 +734,10 @@ class Hub:
     def unsubscribe(self, client: Client, channels) -> None:
         """Drop channels in publish order; the dispatcher confirms."""
         self._queue.put(_Unsubscribe(client, frozenset(channels)))
+
+    def _membership_changed(self) -> None:
+        for observe in self.membership_observers:
+            observe()
 
     def _rebuild_index(self) -> None:
         index: dict[str, list[Client]] = {}
@@ -641,6 +776,7 @@ class Hub:
             self._clients.pop(client.id, None)
             if client.channels:
                 self._rebuild_index()
+        self._membership_changed()
         transport = client.transport
         reason = client.end_reason or transport.end_reason()
         self.disconnected[reason] += 1
@@ -675,4 +811,5 @@ class Hub:
             "uptime_seconds": round(time.monotonic() - self._started_at, 3),
             "seq": self._seq,
             "epoch": self.epoch,
+            "bus": self.bus_health(),
         }

@@ -25,7 +25,7 @@ from flask import Flask
 
 from darkroom import logs
 from darkroom.config import Config
-from darkroom.instance import AlreadyRunning, InstanceLock, PortInUse, check_port_free
+from darkroom.instance import AlreadyRunning, InstanceLock, PortInUse, check_port_free, exclusive
 
 log = logging.getLogger("darkroom.server")
 
@@ -39,7 +39,7 @@ def serve(app_factory: Callable[[], Flask], config: Config) -> int:
     lock = InstanceLock(config.data_dir)
     try:
         check_port_free(config.host, config.port)
-        if config.database_url.startswith("sqlite"):
+        if exclusive(config):
             lock.acquire(f"http://{_bind(config)}")
     except (AlreadyRunning, PortInUse) as refusal:
         print(f"darkroom: {refusal}", file=sys.stderr)
