@@ -33,13 +33,12 @@ there is a missing dependency or a test that lost its point.
 from __future__ import annotations
 
 import inspect
-import os
 import warnings
 from pathlib import Path
 from typing import Callable, Iterator, Optional
 
 import pytest
-from harness import IN_CI, AppProcess, LiveServer, PostgresDatabases, free_port, need, postgres_problem
+from harness import IN_CI, AppProcess, LiveServer, PostgresDatabases, app_env, free_port, need, postgres_problem
 
 from darkroom.config import Config
 
@@ -181,21 +180,14 @@ def live_server(make_server) -> LiveServer:
 @pytest.fixture
 def start_app(tmp_path, database_url) -> Iterator[Callable[..., AppProcess]]:
     procs: list[AppProcess] = []
-    # The app reads these; a developer's own must not point the tests at their database.
-    base_env = {k: v for k, v in os.environ.items()
-                if k not in ("DATABASE_URL", "DARKROOM_DATABASE_URL")}
-    if database_url:
-        base_env["DARKROOM_DATABASE_URL"] = database_url
+    base_env = app_env(tmp_path, database_url)
 
     def start(*args: str, port: Optional[int] = None, data_dir: Optional[Path] = None,
               env: Optional[dict] = None) -> AppProcess:
         port = port or free_port()
         data_dir = data_dir or tmp_path / "data"
-        full_env = {**base_env, "DARKROOM_WORKERS": "2", "DARKROOM_HOT_FOLDER": "0",
-                    "DARKROOM_EXPORT_DIRS": str(tmp_path / "exports"),
-                    "DARKROOM_IMPORT_ROOTS": str(tmp_path), **(env or {})}
         proc = AppProcess(["--port", str(port), "--data-dir", str(data_dir), *args],
-                          full_env, port, tmp_path / f"app-{len(procs)}.log")
+                          {**base_env, **(env or {})}, port, tmp_path / f"app-{len(procs)}.log")
         procs.append(proc)
         return proc
 

@@ -36,6 +36,7 @@ from darkroom.config import Config
 ROOT = Path(__file__).resolve().parents[2]
 
 IN_CI = bool(os.environ.get("CI"))
+START_TIMEOUT = 40  # seconds ``python app.py`` has to answer (the tests' own timeout is 60)
 
 
 def free_port() -> int:
@@ -262,6 +263,16 @@ class LiveServer(Server):
         self.server.shutdown(close_code)
 
 
+def app_env(tmp_path: Path, database_url: Optional[str] = None) -> dict:
+    """The environment ``python app.py`` gets in a test: the test's own folders and
+    database, two workers, no hot folder, and never the developer's database."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DARKROOM_DATABASE_URL")}
+    if database_url:
+        env["DARKROOM_DATABASE_URL"] = database_url
+    return {**env, "DARKROOM_WORKERS": "2", "DARKROOM_HOT_FOLDER": "0",
+            "DARKROOM_EXPORT_DIRS": str(tmp_path / "exports"), "DARKROOM_IMPORT_ROOTS": str(tmp_path)}
+
+
 class AppProcess(Server):
     """``python app.py`` in a subprocess, as a user starts it."""
 
@@ -273,7 +284,8 @@ class AppProcess(Server):
             [sys.executable, str(ROOT / "app.py"), *args],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 20
+        # Generous: on a loaded machine (CI, parallel tests) importing the app alone can take 10 s.
+        deadline = time.monotonic() + START_TIMEOUT
         while True:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"app.py exited {self.proc.returncode}:\n{self.output()}")
@@ -284,8 +296,9 @@ class AppProcess(Server):
             except requests.RequestException:
                 pass
             if time.monotonic() > deadline:
+                output = self.output()
                 self.kill()
-                raise RuntimeError(f"app.py did not start:\n{self.output()}")
+                raise RuntimeError(f"app.py did not start within {START_TIMEOUT} s:\n{output}")
             time.sleep(0.1)
 
     def output(self) -> str:
