@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from imagegen import scene
 
-from darkroom.pipeline.media import analysis, render
+from darkroom.pipeline import gallery
+from darkroom.pipeline.media import analysis, histogram, render
 
 
 def test_sharpness_falls_when_blurred_and_noise_rises_with_noise():
@@ -41,3 +42,33 @@ def test_ai_score_follows_the_documented_formula():
     assert 0 <= m["ai_score"] <= 5
     blank = analysis.analyse(np.zeros((64, 64, 3), np.uint8))
     assert blank["ai_score"] < 1.5 and blank["scores"]["exposure"] == 0
+
+
+def test_histogram_counts_every_analysed_pixel_in_64_bins():
+    m = analysis.analyse(scene(700, 500, 5))
+    pixels = m["analysed_width"] * m["analysed_height"]
+    assert m["analysed_width"] < 700  # measured on the analysis image, not the input
+    for name in ("r", "g", "b", "l"):
+        assert len(m["histogram"][name]) == 64 and sum(m["histogram"][name]) == pixels
+    two_tone = np.zeros((10, 20, 3), np.uint8)
+    two_tone[:, 15:] = (255, 3, 4)  # 50 pixels: red in the top bin, blue in the second
+    h = analysis.analyse(two_tone)["histogram"]
+    assert h["r"][0] == 150 and h["r"][63] == 50 and h["g"][0] == 200
+    assert h["b"][0] == 150 and h["b"][1] == 50
+    assert h["l"][0] == 150 and h["l"][14] == 50  # Rec. 709 luma of that red: 56.6 -> bin 14
+
+
+def test_difference_hash_keeps_near_identical_frames_close():
+    blocks = np.random.default_rng(1).integers(0, 256, (6, 8, 3)).astype(np.uint8)
+    base = np.repeat(np.repeat(blocks, 40, axis=0), 40, axis=1)
+    noisy = np.clip(base.astype(int) + np.random.default_rng(2).integers(-8, 9, base.shape),
+                    0, 255).astype(np.uint8)
+    shifted = np.roll(base, 3, axis=1)
+    other = np.repeat(np.repeat(np.random.default_rng(3).integers(0, 256, (6, 8, 3))
+                                .astype(np.uint8), 40, axis=0), 40, axis=1)
+    h = {k: analysis.analyse(v)["dhash"] for k, v in
+         {"base": base, "noisy": noisy, "shifted": shifted, "other": other}.items()}
+    assert all(len(v) == 16 and int(v, 16) >= 0 for v in h.values())
+    assert histogram.hash_distance(h["base"], h["noisy"]) <= gallery.BURST_HASH_BITS
+    assert histogram.hash_distance(h["base"], h["shifted"]) <= gallery.BURST_HASH_BITS
+    assert histogram.hash_distance(h["base"], h["other"]) > 3 * gallery.BURST_HASH_BITS
