@@ -34,11 +34,17 @@ bp = Blueprint("web", __name__)
 
 
 def load_catalogues(root: Path = I18N_DIR) -> dict[str, dict[str, str]]:
-    """Every namespace of every language, merged per language (keys are unique across namespaces)."""
+    """Every namespace of every language, merged per language.
+
+    ``common`` is merged last: a template's ``t()`` serves every page, and a page's own
+    namespace may reuse a common key for its own word (i18n.js loads only common and that
+    namespace, so there the page's word wins), which must not change the other pages.
+    """
     out: dict[str, dict[str, str]] = {}
     for lang in LANGUAGES:
         words: dict[str, str] = {}
-        for path in sorted((root / lang).glob("*.json")):
+        paths = sorted((root / lang).glob("*.json"), key=lambda p: (p.stem == "common", p.stem))
+        for path in paths:
             words.update(json.loads(path.read_text(encoding="utf-8")))
         out[lang] = words
     return out

@@ -92,6 +92,7 @@ function render() {
       img.src = `/api/photos/${encodeURIComponent(photo.id)}/developed`;
       img.alt = nameOf(photo);
       resetCard();
+      $$(".chip").forEach((c) => c.setAttribute("aria-pressed", "false")); // a reason is one photo's
       if (ids[1] !== undefined) new Image().src = `/api/photos/${encodeURIComponent(ids[1])}/developed`;
     }
     renderPhoto(photo);
@@ -246,7 +247,6 @@ async function decide(action) {
       merge(photo.id, { decision });
       undo.push({ kind: "decision", photo_id: photo.id, name: nameOf(photo), decision });
       queue.remove(photo.id);
-      $$(".chip").forEach((c) => c.setAttribute("aria-pressed", "false"));
       if (navigator.vibrate) navigator.vibrate(15);
     } catch (err) {
       showError(err);
