@@ -78,12 +78,14 @@ def test_dashboard_shows_an_http_import_live_with_thumbnails_and_progress(live_s
     wait_js(page, "document.querySelector('#queue-counts [data-count=completed]').textContent === '4'")
     assert page.evaluate("window.__noReload") is True
 
-    # The detail view: before/after and every metric of the analysis.
-    page.locator("#gallery-grid .thumb-btn").first.click()
-    page.wait_for_selector("#detail[open] #detail-metrics th")
+    # The loupe (double click): the developed render, and every metric one click away.
+    page.locator("#gallery-grid .thumb-btn").first.dblclick()
+    page.wait_for_selector("#detail[open] #detail-metrics th", state="attached")
+    page.click("#detail-more summary")
     metrics = page.locator("#detail-metrics th").all_inner_texts()
     assert any("sharpness" in m for m in metrics), metrics
-    wait_js(page, "document.querySelector('#detail-after').naturalWidth > 0", timeout=10)
+    wait_js(page, "document.querySelector('#pane-a .fit').naturalWidth > 0", timeout=10)
+    assert "/developed" in page.get_attribute("#pane-a .fit", "src")
     screenshot(page, "dashboard-detail.png", full_page=False)
     page.keyboard.press("Escape")
     screenshot(page, "dashboard.png")
@@ -99,15 +101,22 @@ def test_keyboard_decisions_in_the_dashboard_reach_other_clients(live_server, op
     create_session(live_server, "Cull", folder)
     wait_js(page, "document.querySelectorAll('#approval-list li').length === 3", timeout=30)
 
+    # Arrows move the current photo through the gallery; the approval panel follows it.
+    first = page.get_attribute("#gallery-grid .thumb.current", "data-photo")
+    assert first == page.get_attribute("#gallery-grid .thumb", "data-photo")
     page.keyboard.press("ArrowRight")
-    chosen = page.get_attribute("#approval-list li.current", "data-photo")
-    assert chosen == queue_ids(page)[1]
+    chosen = page.get_attribute("#gallery-grid .thumb.current", "data-photo")
+    assert chosen != first
+    wait_js(page, f"document.querySelector('#approval-list li.current').dataset.photo === '{chosen}'")
     page.keyboard.press("a")
     approved = watcher.recv_type("photo_approved", timeout=10)
     assert str(approved["photo_id"]) == chosen
     wait_js(page, "document.querySelectorAll('#approval-list li').length === 2")
 
-    target = page.get_attribute("#approval-list li.current", "data-photo")
+    # The decided photo stays current (no auto-advance): move on, then reject with a reason.
+    page.keyboard.press("ArrowRight")
+    target = page.get_attribute("#gallery-grid .thumb.current", "data-photo")
+    assert target not in (first, chosen)
     page.fill("#reject-reason", "soft focus")
     page.locator("#reject-reason").blur()
     page.keyboard.press("r")

@@ -9,9 +9,15 @@ export class ResourceChart {
    * @param {HTMLCanvasElement} canvas
    * @param {{key: string, label: string, color: string}[]} series
    * @param {number} windowMs how much history to keep and show
+   * @param {{now: () => string, ago: (ms: number) => string}} words the axis labels
+   *   (the page's language; series labels are read at each paint, so they may be getters)
    */
-  constructor(canvas, series, windowMs = 5 * 60 * 1000) {
+  constructor(canvas, series, windowMs = 5 * 60 * 1000, words = {
+    now: () => "now",
+    ago: (ms) => (ms >= 120000 ? `-${Math.round(ms / 60000)} min` : `-${Math.round(ms / 1000)} s`),
+  }) {
     this.canvas = canvas;
+    this.words = words;
     this.series = series;
     this.windowMs = windowMs;
     this.points = [];
@@ -78,10 +84,9 @@ export class ResourceChart {
     const start = now - range;
     ctx.textAlign = "left";
     ctx.textBaseline = "alphabetic";
-    ctx.fillText(range >= 120000 ? `-${Math.round(range / 60000)} min` : `-${Math.round(range / 1000)} s`,
-      left, height - 3);
+    ctx.fillText(this.words.ago(range), left, height - 3);
     ctx.textAlign = "right";
-    ctx.fillText("now", left + plotW, height - 3);
+    ctx.fillText(this.words.now(), left + plotW, height - 3);
 
     const x = (t) => left + ((t - start) / range) * plotW;
     const y = (v) => top + plotH - (Math.max(0, Math.min(100, v)) / 100) * plotH;
@@ -110,4 +115,48 @@ export class ResourceChart {
       legendX += ctx.measureText(label).width + 24;
     }
   }
+}
+
+const HISTOGRAM_SERIES = [["r", "rgba(224, 83, 61, 0.55)"], ["g", "rgba(76, 175, 122, 0.55)"],
+  ["b", "rgba(90, 160, 224, 0.55)"]];
+
+/**
+ * The RGB + luminance histogram on `canvas` from `histogram` ({r, g, b, l}:
+ * equal-length lists of counts): the channels as translucent areas added
+ * together (where all three overlap it reads grey, as in Lightroom), the
+ * luminance as a line, all scaled to the tallest bin. Nothing (cleared) when
+ * there is no histogram.
+ */
+export function drawHistogram(canvas, histogram) {
+  const ratio = window.devicePixelRatio || 1;
+  const width = canvas.clientWidth || canvas.width;
+  const height = canvas.clientHeight || canvas.height;
+  canvas.width = Math.round(width * ratio);
+  canvas.height = Math.round(height * ratio);
+  const ctx = canvas.getContext("2d");
+  ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+  ctx.clearRect(0, 0, width, height);
+  const valid = histogram && ["r", "g", "b", "l"].every((k) => Array.isArray(histogram[k]) && histogram[k].length);
+  canvas.dataset.drawn = valid ? "yes" : "no";
+  if (!valid) return;
+  const bins = histogram.l.length;
+  const peak = Math.max(1, ...["r", "g", "b", "l"].flatMap((k) => histogram[k].map(Number).filter(Number.isFinite)));
+  const x = (i) => (i / (bins - 1)) * width;
+  const y = (v) => height - (Math.max(0, Number(v) || 0) / peak) * (height - 2);
+  ctx.globalCompositeOperation = "lighter";
+  for (const [key, colour] of HISTOGRAM_SERIES) {
+    ctx.fillStyle = colour;
+    ctx.beginPath();
+    ctx.moveTo(0, height);
+    histogram[key].forEach((v, i) => ctx.lineTo(x(i), y(v)));
+    ctx.lineTo(width, height);
+    ctx.closePath();
+    ctx.fill();
+  }
+  ctx.globalCompositeOperation = "source-over";
+  ctx.strokeStyle = "rgba(232, 230, 227, 0.9)";
+  ctx.lineWidth = 1;
+  ctx.beginPath();
+  histogram.l.forEach((v, i) => (i ? ctx.lineTo(x(i), y(v)) : ctx.moveTo(x(i), y(v))));
+  ctx.stroke();
 }

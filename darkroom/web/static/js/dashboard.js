@@ -5,22 +5,31 @@
  * `resync` (first connect, or a reconnect the server could not replay) all
  * panels reload; events that arrive meanwhile are held and applied after the
  * reload, so an HTTP answer never overwrites a newer event. The channels
- * held, and the event log's filters, are the server's catalogue.
+ * held, and the event log's filters, are the server's catalogue. Events with
+ * `source: "external"` (anyone's POST /websocket/broadcast) are shown in the
+ * log only: they are claims, not the pipeline's state.
  */
 import { connect, loadCatalog } from "./realtime.js";
 import { $, setText } from "./dom.js";
+import { load as loadWords, mountSwitch, onChange, t } from "./i18n.js";
 import { createApproval } from "./dash/approval.js";
+import { createCulling } from "./dash/culling.js";
 import { createGallery } from "./dash/gallery.js";
 import { createJobs } from "./dash/jobs.js";
 import { createLog } from "./dash/log.js";
+import { createLoupe } from "./dash/loupe.js";
 import { createSessions } from "./dash/sessions.js";
 import { createNotices, createSystem } from "./dash/system.js";
 import { createPairing } from "./dash/pairing.js";
+
+await loadWords("dashboard");
+mountSwitch($("#lang-switch"));
 
 const listeners = new Map();
 const ctx = {
   photos: new Map(),
   sessions: new Map(),
+  current: undefined,
   notify: createNotices(),
   on(name, fn) {
     if (!listeners.has(name)) listeners.set(name, []);
@@ -29,11 +38,23 @@ const ctx = {
   emit(name, detail) {
     for (const fn of listeners.get(name) || []) fn(detail);
   },
+  /** Make `id` the photo the keys act on (the gallery, loupe and approval panel follow). */
+  select(id) {
+    if (id === undefined || id === ctx.current) return;
+    ctx.current = id;
+    ctx.emit("current", id);
+  },
 };
+onChange(() => ctx.emit("language"));
 
 // Order matters: the gallery knows photos before jobs and approval name them.
-const panels = [createSessions(ctx), createGallery(ctx), createJobs(ctx), createApproval(ctx),
-  createSystem(ctx)];
+const gallery = createGallery(ctx);
+ctx.gallery = gallery;
+const approval = createApproval(ctx);
+ctx.queue = approval.queue;
+ctx.loupe = createLoupe(ctx);
+createCulling(ctx);
+const panels = [createSessions(ctx), gallery, createJobs(ctx), approval, ctx.loupe, createSystem(ctx)];
 
 /** What the page says when a request fails: `GET /path (503)`, or the error's text. */
 function describe(err) {
@@ -44,7 +65,7 @@ let catalog;
 try {
   catalog = await loadCatalog();
 } catch (err) {
-  ctx.notify("error", `Could not load state: ${describe(err)}`);
+  ctx.notify("error", t("error.load", { what: describe(err) }));
   throw err;
 }
 const log = createLog(catalog);
@@ -54,11 +75,19 @@ const rt = connect({ clientType: "gui", clientName: "Darkroom dashboard", channe
 window.darkroomClient = rt;
 
 const pill = $("#conn-state");
-rt.on("state", ({ state, delay }) => {
-  pill.dataset.state = state;
+let link = { state: "connecting" };
+function showLink() {
+  const { state, delay } = link;
   setText(pill, state === "reconnecting" && delay !== undefined
-    ? `reconnecting (${Math.ceil(delay / 1000)} s)` : state);
-  document.body.dataset.connection = state;
+    ? t("conn.reconnecting_in", { seconds: Math.ceil(delay / 1000) }) : t(`conn.${state}`));
+}
+showLink();
+ctx.on("language", showLink);
+rt.on("state", (info) => {
+  link = info;
+  pill.dataset.state = info.state;
+  showLink();
+  document.body.dataset.connection = info.state;
 });
 
 let held = null;
@@ -72,8 +101,9 @@ function dispatch(msg) {
 }
 
 rt.on("*", (msg) => {
-  if (msg.channel) log.add(msg);
   if (!msg.channel) return;
+  log.add(msg);
+  if (msg.source === "external") return;
   if (held) held.push(msg);
   else dispatch(msg);
 });
@@ -83,7 +113,7 @@ async function resync() {
   document.body.dataset.sync = "loading";
   const results = await Promise.allSettled(panels.map((p) => p.load()));
   const failed = results.filter((r) => r.status === "rejected").map((r) => describe(r.reason));
-  if (failed.length) ctx.notify("error", `Could not load state: ${failed.join(", ")}`);
+  if (failed.length) ctx.notify("error", t("error.load", { what: failed.join(", ") }));
   ctx.emit("loaded");
   const pending = held;
   held = null;
@@ -94,4 +124,4 @@ async function resync() {
 rt.on("resync", () => {
   syncing = (syncing || Promise.resolve()).then(resync);
 });
-rt.on("error", (msg) => ctx.notify("error", `Server: ${msg.error} (${msg.code})`));
+rt.on("error", (msg) => ctx.notify("error", t("error.server", { error: msg.error, code: msg.code })));

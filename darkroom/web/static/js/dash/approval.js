@@ -1,37 +1,45 @@
 /**
- * Approval: the queue of developed photos waiting for a decision, approve and
- * reject (with a reason), keyboard culling (A, R, arrow keys), and export of
- * the approved photos with live progress.
+ * Approval: the queue of developed photos waiting for a decision (capture
+ * order), approve and reject (with a reason), and export of the approved
+ * photos with live progress. The large photo is the current photo when it
+ * waits in the queue (the keys and the gallery share it), else the one
+ * picked here; only a window of the list around it is in the DOM.
  * State: GET /api/approval/queue, then `photo_approved`, `photo_rejected`,
- * `approval_queue_updated` (which refreshes the queue) and `export_*`.
+ * `photo_decision_reverted`, `approval_queue_updated` and `export_*`.
  */
 import { api } from "../api.js";
 import { ApprovalQueue } from "../approval-queue.js";
 import { $, bytes, h, setText } from "../dom.js";
+import { number, t } from "../i18n.js";
 import { imageUrl, scoreText } from "../photos.js";
+
+const AROUND = 30;
 
 export function createApproval(ctx) {
   const list = $("#approval-list");
   const img = $("#approval-img");
   const reason = $("#reject-reason");
   const queue = new ApprovalQueue(ctx.photos, () => render(),
-    (err) => ctx.notify("error", `Approval: ${err.message}`));
-  let current = 0;
+    (err) => ctx.notify("error", t("error.approval", { error: err.message })));
   let currentId;
 
   function render() {
     const ids = queue.ids;
-    const kept = ids.indexOf(currentId);
-    current = kept >= 0 ? kept : Math.max(0, Math.min(current, ids.length - 1));
-    currentId = ids[current];
-    list.replaceChildren(...ids.map((id, i) => {
+    if (ids.includes(ctx.current)) currentId = ctx.current;
+    let index = ids.indexOf(currentId);
+    if (index < 0) {
+      index = Math.min(Math.max(0, index), ids.length - 1);
+      currentId = ids[index];
+    }
+    const start = Math.max(0, index - AROUND);
+    list.replaceChildren(...ids.slice(start, index + AROUND + 1).map((id) => {
       const photo = ctx.photos.get(id) || { id };
-      return h("li", { class: i === current ? "current" : "", dataset: { photo: id },
-        onclick: () => { current = i; currentId = id; render(); } },
-      h("span", { text: photo.file_name || `photo ${id}` }),
-      h("span", { class: "muted", text: scoreText(photo.ai_score) }));
+      return h("li", { class: id === currentId ? "current" : "", dataset: { photo: id },
+        onclick: () => { currentId = id; ctx.select(id); ctx.gallery.reveal(id); render(); } },
+      h("span", { class: "approval-name", text: photo.file_name || t("photo.unnamed", { id }) }),
+      h("span", { class: "muted score", text: scoreText(photo.ai_score), title: t("score.formula") }));
     }));
-    setText($("#approval-count"), ids.length);
+    setText($("#approval-count"), number(queue.total));
     $("#approval-empty").hidden = ids.length > 0;
     $("#approval-current").hidden = ids.length === 0;
     $("#approve-btn").disabled = ids.length === 0;
@@ -41,13 +49,12 @@ export function createApproval(ctx) {
     if (img.dataset.photo !== String(currentId)) {
       img.dataset.photo = String(currentId);
       img.src = imageUrl(photo, "developed");
-      img.alt = photo.file_name || `photo ${currentId}`;
+      img.alt = photo.file_name || t("photo.unnamed", { id: currentId });
     }
-    setText($("#approval-name"), photo.file_name || `photo ${currentId}`);
-    setText($("#approval-info"), [scoreText(photo.ai_score), photo.context_tag, photo.preset]
-      .filter(Boolean).join(" \u00b7 "));
-    const selected = list.querySelector(".current");
-    if (selected) selected.scrollIntoView({ block: "nearest" });
+    setText($("#approval-name"), photo.file_name || t("photo.unnamed", { id: currentId }));
+    const score = photo.ai_score === undefined ? "" : t("score.short", { score: scoreText(photo.ai_score) });
+    setText($("#approval-info"), [score, photo.context_tag, photo.preset].filter(Boolean).join(" \u00b7 "));
+    $("#approval-info").title = t("score.formula");
   }
 
   async function decide(action) {
@@ -55,14 +62,6 @@ export function createApproval(ctx) {
     if (id === undefined) return;
     const ok = await queue.decide(id, action, action === "reject" ? reason.value.trim() : "");
     if (ok && action === "reject") reason.value = "";
-  }
-
-  function move(delta) {
-    const n = queue.ids.length;
-    if (!n) return;
-    current = (current + delta + n) % n;
-    currentId = queue.ids[current];
-    render();
   }
 
   $("#approve-btn").addEventListener("click", () => decide("approve"));
@@ -73,17 +72,8 @@ export function createApproval(ctx) {
       decide("reject");
     } else if (ev.key === "Escape") reason.blur();
   });
-  document.addEventListener("keydown", (ev) => {
-    if (ev.defaultPrevented || ev.ctrlKey || ev.metaKey || ev.altKey) return;
-    if (ev.target.closest && ev.target.closest("input, select, textarea, dialog[open]")) return;
-    const key = ev.key;
-    if (key === "a" || key === "A") decide("approve");
-    else if (key === "r" || key === "R") decide("reject");
-    else if (key === "ArrowRight" || key === "ArrowDown") move(1);
-    else if (key === "ArrowLeft" || key === "ArrowUp") move(-1);
-    else return;
-    ev.preventDefault();
-  });
+  ctx.on("current", (id) => { if (queue.ids.includes(id)) render(); });
+  ctx.on("language", render);
 
   // --- export ---------------------------------------------------------
   const exportForm = $("#export-form");
@@ -100,7 +90,7 @@ export function createApproval(ctx) {
     const chosen = userChose ? select.value : "";
     const newest = [...ctx.sessions.values()].sort((a, b) => Number(b.id) - Number(a.id));
     select.replaceChildren(...newest.map((s) =>
-      h("option", { value: s.id, text: s.name || `Session ${s.id}` })));
+      h("option", { value: s.id, text: s.name || t("session.unnamed", { id: s.id }) })));
     if (chosen) select.value = chosen;
   }
 
@@ -151,25 +141,29 @@ export function createApproval(ctx) {
 
   ctx.on("sessions-changed", fillSessions);
 
+  const nameOf = (id) => {
+    const photo = ctx.photos.get(id);
+    return photo && photo.file_name ? photo.file_name : t("photo.unnamed", { id });
+  };
+
   return {
+    queue,
     load: () => queue.load(),
     handlers: {
       ...queue.handlers(),
-      export_started: (m) => {
-        const photo = ctx.photos.get(m.photo_id);
-        setText(exportRow(m), `\u2192 ${photo && photo.file_name ? photo.file_name : `photo ${m.photo_id}`}: exporting to ${m.destination}`);
-      },
+      export_started: (m) => setText(exportRow(m), t("export.started",
+        { name: nameOf(m.photo_id), destination: m.destination })),
       export_completed: (m) => {
         finish(m);
         const node = exportRow(m);
         node.className = "ok";
-        setText(node, `\u2713 ${m.output_path} (${bytes(m.file_size)})`);
+        setText(node, t("export.completed", { path: m.output_path, size: bytes(m.file_size) }));
       },
       export_failed: (m) => {
         finish(m);
         const node = exportRow(m);
         node.className = "bad";
-        setText(node, `\u2717 photo ${m.photo_id}: ${m.error_message}`);
+        setText(node, t("export.failed", { name: nameOf(m.photo_id), error: m.error_message }));
       },
     },
   };

@@ -1,17 +1,34 @@
 /**
  * Jobs: every pending, running and failed job with its stage, a live progress
- * bar and message; queue counts; priority, cancel and retry controls.
- * State: GET /api/jobs, then `job_*`, `queue_status` and `priority_changed`.
+ * bar and message; queue counts, the queue's ETA and its pause/resume
+ * button; priority, cancel and retry controls (kept visible however long
+ * the file name: the title is the part that gives way, with an ellipsis).
+ * State: GET /api/jobs and GET /api/queue, then `job_*`, `queue_status`
+ * (which also re-reads the ETA) and `priority_changed`.
  */
 import { api, listOf } from "../api.js";
-import { $, h, num, setText } from "../dom.js";
+import { $, h, setText } from "../dom.js";
+import { has, number, t } from "../i18n.js";
 
 const KEEP_FINISHED = 8;
 const ACTIVE = new Set(["pending", "processing", "running"]);
 
+/** "3 min" / "45 s" / "1 h 5 min" for a number of seconds. */
+export function duration(seconds) {
+  const s = Math.max(0, Math.round(Number(seconds) || 0));
+  if (s < 60) return t("time.seconds", { n: number(s) });
+  const m = Math.round(s / 60);
+  if (m < 60) return t("time.minutes", { n: number(m) });
+  return t("time.hours", { h: number(Math.floor(m / 60)), m: number(m % 60) });
+}
+
 export function createJobs(ctx) {
   const list = $("#job-list");
+  const pauseBtn = $("#queue-pause");
   const jobs = new Map();
+  let queue = { paused: false, eta: null };
+  let queuePending = null;
+  let queueAgain = false;
 
   function merge(patch) {
     const clean = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
@@ -25,20 +42,18 @@ export function createJobs(ctx) {
   function row(job) {
     let node = list.querySelector(`[data-job="${CSS.escape(String(job.id))}"]`);
     if (node) return node;
-    const priority = h("select", { class: "priority", "aria-label": `Priority of job ${job.id}`,
+    const priority = h("select", { class: "priority",
       onchange: () => changePriority(job.id, Number(priority.value)) });
     for (let p = 1; p <= 10; p += 1) priority.append(h("option", { value: p, text: `P${p}` }));
     node = h("li", { class: "job", dataset: { job: job.id } },
       h("div", { class: "job-head" },
         h("span", { class: "job-title" }),
         h("span", { class: "tag stage" }),
-        h("span", { class: "spacer" }),
-        priority,
-        h("button", { type: "button", class: "cancel", text: "Cancel",
-          onclick: () => act(job.id, "cancel") }),
-        h("button", { type: "button", class: "retry", text: "Retry",
-          onclick: () => act(job.id, "retry") })),
-      h("progress", { max: 100, value: 0, "aria-label": `Progress of job ${job.id}` }),
+        h("span", { class: "job-controls" },
+          priority,
+          h("button", { type: "button", class: "cancel", onclick: () => act(job.id, "cancel") }),
+          h("button", { type: "button", class: "retry", onclick: () => act(job.id, "retry") }))),
+      h("progress", { max: 100, value: 0 }),
       h("p", { class: "job-message muted" }));
     list.prepend(node);
     return node;
@@ -47,25 +62,33 @@ export function createJobs(ctx) {
   function render(job) {
     const node = row(job);
     const photo = ctx.photos.get(job.photo_id);
-    const label = photo && photo.file_name ? photo.file_name : `photo ${job.photo_id ?? "?"}`;
-    setText(node.querySelector(".job-title"),
-      `#${job.id} ${job.kind === "export" ? "export " : ""}${label}`);
-    setText(node.querySelector(".stage"), job.status === "processing" || job.status === "running"
-      ? job.stage || "starting" : job.status || "");
+    const label = photo && photo.file_name ? photo.file_name : t("photo.unnamed", { id: job.photo_id ?? "?" });
+    const title = t(job.kind === "export" ? "jobs.title_export" : "jobs.title_develop", { id: job.id, name: label });
+    setText(node.querySelector(".job-title"), title);
+    node.querySelector(".job-title").title = title;
+    const running = job.status === "processing" || job.status === "running";
+    const stage = running ? job.stage || "starting" : job.status || "";
+    setText(node.querySelector(".stage"), has(`stage.${stage}`) ? t(`stage.${stage}`) : stage);
     node.dataset.status = job.status || "";
     const bar = node.querySelector("progress");
     const progress = Number(job.progress) || 0;
     bar.value = progress;
+    bar.setAttribute("aria-label", t("jobs.progress_of", { id: job.id }));
     node.dataset.progress = String(progress);
     bar.classList.toggle("done", job.status === "completed");
     bar.classList.toggle("failed", job.status === "failed");
-    setText(node.querySelector(".job-message"),
-      job.status === "failed" ? job.error || "failed" : job.message || "");
+    setText(node.querySelector(".job-message"), job.status === "failed" ? job.error || t("jobs.failed_message")
+      : job.preset && job.status === "pending" ? t("jobs.preset", { preset: job.preset }) : job.message || "");
     const select = node.querySelector(".priority");
+    select.setAttribute("aria-label", t("jobs.priority_of", { id: job.id }));
     if (job.priority !== undefined && document.activeElement !== select) select.value = String(job.priority);
     select.disabled = job.status !== "pending";
-    node.querySelector(".cancel").hidden = !ACTIVE.has(job.status);
-    node.querySelector(".retry").hidden = !(job.status === "failed" || job.status === "cancelled");
+    const cancel = node.querySelector(".cancel");
+    const retry = node.querySelector(".retry");
+    setText(cancel, t("jobs.cancel"));
+    setText(retry, t("jobs.retry"));
+    cancel.hidden = !ACTIVE.has(job.status);
+    retry.hidden = !(job.status === "failed" || job.status === "cancelled");
   }
 
   function trim() {
@@ -85,7 +108,7 @@ export function createJobs(ctx) {
       const job = res && (res.job || res);
       if (job && job.priority !== undefined) merge({ id, priority: job.priority });
     } catch (err) {
-      ctx.notify("error", `Priority of job ${id}: ${err.message}`);
+      ctx.notify("error", t("error.priority", { id, error: err.message }));
       render(jobs.get(id));
     }
   }
@@ -96,30 +119,80 @@ export function createJobs(ctx) {
       const job = res && (res.job || res);
       if (job && job.status) merge(fromApi(job));
     } catch (err) {
-      ctx.notify("error", `${action} job ${id}: ${err.message}`);
+      ctx.notify("error", t(`error.${action}`, { id, error: err.message }));
     }
   }
 
   function fromApi(raw) {
     return { id: raw.id ?? raw.job_id, kind: raw.kind, photo_id: raw.photo_id, status: raw.status,
-      stage: raw.stage, progress: raw.progress, priority: raw.priority,
+      stage: raw.stage, progress: raw.progress, priority: raw.priority, preset: raw.preset,
       message: raw.message, error: raw.error ?? raw.error_message };
   }
 
   function setCounts(counts) {
     for (const key of ["pending", "processing", "completed", "failed", "total"]) {
       const node = $(`#queue-counts [data-count="${key}"]`);
-      if (typeof counts[key] === "number") setText(node, num(counts[key]));
+      if (typeof counts[key] === "number") setText(node, number(counts[key]));
     }
   }
 
+  // --- the queue: pause/resume and ETA --------------------------------------
+  function showQueue() {
+    pauseBtn.setAttribute("aria-pressed", String(Boolean(queue.paused)));
+    setText(pauseBtn, t(queue.paused ? "jobs.resume" : "jobs.pause"));
+    document.body.dataset.queue = queue.paused ? "paused" : "running";
+    const eta = queue.eta;
+    const line = $("#queue-eta");
+    if (eta && eta.remaining) {
+      setText(line, t(queue.paused ? "jobs.eta_paused" : "jobs.eta",
+        { time: duration(eta.seconds), n: number(eta.remaining) }));
+    } else setText(line, queue.paused ? t("jobs.paused") : "");
+    ctx.emit("eta", eta);
+  }
+
+  function loadQueue() {
+    if (queuePending) {
+      queueAgain = true;
+      return queuePending;
+    }
+    queuePending = api.get("/api/queue")
+      .then((data) => {
+        queue = { paused: Boolean(data.paused), eta: data.eta || null };
+        if (data.counts) setCounts({ ...data.counts, total: data.counts.total ?? undefined });
+        showQueue();
+      })
+      .finally(() => {
+        queuePending = null;
+        if (queueAgain) {
+          queueAgain = false;
+          loadQueue().catch((err) => ctx.notify("error", err.message));
+        }
+      });
+    return queuePending;
+  }
+
+  pauseBtn.addEventListener("click", async () => {
+    pauseBtn.disabled = true;
+    try {
+      const res = await api.post(`/api/queue/${queue.paused ? "resume" : "pause"}`, {});
+      queue.paused = Boolean(res.paused);
+      showQueue();
+      await loadQueue();
+    } catch (err) {
+      ctx.notify("error", t("error.queue", { error: err.message }));
+    } finally {
+      pauseBtn.disabled = false;
+    }
+  });
+
   // Jobs may load before the photos that name them.
   ctx.on("loaded", () => jobs.forEach(render));
+  ctx.on("language", () => { jobs.forEach(render); showQueue(); });
 
   return {
     setCounts,
     async load() {
-      const data = await api.get("/api/jobs");
+      const [data] = await Promise.all([api.get("/api/jobs"), loadQueue()]);
       jobs.clear();
       list.replaceChildren();
       const all = listOf(data, "jobs").map(fromApi);
@@ -137,19 +210,22 @@ export function createJobs(ctx) {
     },
     handlers: {
       job_created: (m) => merge({ id: m.job_id, photo_id: m.photo_id, priority: m.priority,
-        status: "pending", progress: 0, message: m.preset ? `preset ${m.preset}` : "" }),
+        status: "pending", progress: 0, preset: m.preset }),
       job_started: (m) => merge({ id: m.job_id, photo_id: m.photo_id, status: "processing",
         stage: "starting", message: "" }),
       job_progress: (m) => merge({ id: m.job_id, photo_id: m.photo_id, status: "processing",
         stage: m.stage, progress: m.progress, message: m.message }),
       job_completed: (m) => merge({ id: m.job_id, photo_id: m.photo_id, status: "completed",
-        stage: "done", progress: 100, message: "completed" }),
+        stage: "done", progress: 100, message: "" }),
       // A cancelled job ends as job_failed with error_details.cancelled (see the README).
       job_failed: (m) => merge({ id: m.job_id, photo_id: m.photo_id,
         status: m.error_details && m.error_details.cancelled ? "cancelled" : "failed",
         error: m.error_message }),
       priority_changed: (m) => merge({ id: m.job_id, priority: m.new_priority }),
-      queue_status: (m) => setCounts(m),
+      queue_status: (m) => {
+        setCounts(m);
+        loadQueue().catch((err) => ctx.notify("error", t("error.queue", { error: err.message })));
+      },
     },
   };
 }

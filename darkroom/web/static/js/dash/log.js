@@ -4,9 +4,16 @@
  * and appear on resume. The filters offer the catalogue's channels and event
  * names (and any other type that arrives).
  */
-import { $, clock, h, setText } from "../dom.js";
+import { $, h, setText } from "../dom.js";
+import { date, number, onChange, t } from "../i18n.js";
 
 const LIMIT = 300;
+
+/** The time of an event in the page's language ("12:34:56"), or the text as sent. */
+function when(iso) {
+  const d = iso ? new Date(iso) : new Date();
+  return Number.isNaN(d.getTime()) ? String(iso) : date(d, { timeStyle: "medium", hour12: false });
+}
 
 export function createLog(catalog) {
   const list = $("#log-list");
@@ -27,8 +34,8 @@ export function createLog(catalog) {
 
   function row(msg) {
     const { type: kind, timestamp, channel: chan, seq, ...rest } = msg;
-    const node = h("li", { dataset: { channel: chan || "", type: String(kind || "") } },
-      h("time", { text: clock(timestamp) }),
+    const node = h("li", { dataset: { channel: chan || "", type: String(kind || ""), source: msg.source || "" } },
+      h("time", { text: when(timestamp) }),
       h("span", { class: "log-chan", text: chan || "\u2014" }),
       h("span", { class: "log-type", text: kind }),
       h("span", { class: "log-seq muted", text: seq !== undefined ? `#${seq}` : "" }),
@@ -52,12 +59,12 @@ export function createLog(catalog) {
 
   function add(msg) {
     seen += 1;
-    setText($("#log-count"), seen);
+    setText($("#log-count"), number(seen));
     offerType(msg.type);
     if (paused) {
       waiting.push(msg);
       if (waiting.length > LIMIT) waiting.shift();
-      setText($("#log-paused"), `${waiting.length} waiting`);
+      setText($("#log-paused"), t("log.waiting", { n: number(waiting.length) }));
     } else {
       show([msg]);
     }
@@ -72,7 +79,7 @@ export function createLog(catalog) {
   pauseBtn.addEventListener("click", () => {
     paused = !paused;
     pauseBtn.setAttribute("aria-pressed", String(paused));
-    setText(pauseBtn, paused ? "Resume" : "Pause");
+    setText(pauseBtn, t(paused ? "log.resume" : "log.pause"));
     if (!paused) {
       show(waiting);
       waiting = [];
@@ -83,6 +90,11 @@ export function createLog(catalog) {
     list.replaceChildren();
     waiting = [];
     setText($("#log-paused"), "");
+  });
+
+  onChange(() => {
+    setText(pauseBtn, t(paused ? "log.resume" : "log.pause"));
+    if (paused) setText($("#log-paused"), t("log.waiting", { n: number(waiting.length) }));
   });
 
   return { add };

@@ -6,6 +6,7 @@
  */
 import { api } from "../api.js";
 import { $, setText } from "../dom.js";
+import { t } from "../i18n.js";
 
 export function createPairing(ctx) {
   const panel = $("#pairing");
@@ -22,14 +23,14 @@ export function createPairing(ctx) {
       if (objectUrl) URL.revokeObjectURL(objectUrl);
       objectUrl = URL.createObjectURL(new Blob([data.svg], { type: "image/svg+xml" }));
       img.src = objectUrl;
-      img.alt = "Pairing QR code";
+      img.alt = t("pairing.qr");
       link.href = data.url;
       setText(link, data.url);
       panel.dataset.ready = "yes";
       timer = setTimeout(refresh, Math.max(30, data.expires_in - 30) * 1000);
     } catch (err) {
       panel.dataset.ready = "no";
-      ctx.notify("error", `Could not make a pairing code: ${err.message}`);
+      ctx.notify("error", t("error.pairing", { error: err.message }));
     }
   }
 
