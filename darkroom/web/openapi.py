@@ -38,6 +38,9 @@ STR, INT, NUM, BOOL = {"type": "string"}, {"type": "integer"}, {"type": "number"
 OBJ, ARR = {"type": "object"}, {"type": "array"}
 TIME = nullable("string", format="date-time")
 TRUE = {"const": True}
+FLAG = {"enum": ["pick", "reject", None]}
+LABEL = {"enum": ["red", "yellow", "green", "blue", "purple", None]}
+CURSOR = {"type": "string", "maxLength": 200}
 
 
 def ok(fields: dict[str, Any] | None = None, optional: dict[str, Any] | None = None) -> dict:
@@ -50,7 +53,7 @@ SCHEMAS: dict[str, Any] = {
     "Session": obj({"id": INT, "name": STR, "import_folder": nullable("string"), "status": STR, "phase": STR,
                     "created_at": TIME, "updated_at": TIME, "completed_at": TIME, "total_photos": INT,
                     "processed_photos": INT, "approved_photos": INT, "progress_percent": NUM,
-                    "approval_rate": NUM}),
+                    "approval_rate": NUM}, {"develop": {"enum": ["all", "picks"]}}),
     "Photo": obj({"id": INT, "session_id": INT, "file_name": STR, "file_path": STR, "file_size": nullable("integer"),
                   "format": nullable("string"), "width": nullable("integer"), "height": nullable("integer"),
                   "content_hash": nullable("string"), "exif": OBJ, "analysis": nullable("object"),
@@ -58,8 +61,14 @@ SCHEMAS: dict[str, Any] = {
                   "status": STR, "decision": nullable("string"), "decision_reason": nullable("string"),
                   "decided_at": TIME, "error": nullable("string"), "imported_at": TIME, "updated_at": TIME,
                   "thumbnail_url": STR, "preview_url": STR, "developed_url": nullable("string"),
-                  "developed_thumbnail_url": nullable("string")},
-                 {"jobs": {"type": "array", "items": ref("Job")},
+                  "developed_thumbnail_url": nullable("string"),
+                  "rating": {"type": "integer", "minimum": 0, "maximum": 5}, "flag": FLAG,
+                  "color_label": LABEL, "captured_at": TIME},
+                 {"burst": nullable("object", properties={"id": INT, "size": INT, "index": INT}),
+                  "histogram": nullable("object", description="r, g, b and l: 64 bins each (GET one photo)"),
+                  "exif_summary": nullable("object", description="shutter, aperture, iso, focal_length, lens, "
+                                                                 "camera and the one-line summary"),
+                  "jobs": {"type": "array", "items": ref("Job")},
                   "exports": {"type": "array", "items": ref("Export")}}),
     "Job": obj({"id": INT, "kind": {"enum": ["develop", "export"]}, "photo_id": INT, "session_id": INT,
                 "priority": {"type": "integer", "minimum": 1, "maximum": 10}, "preset": nullable("string"),
@@ -113,6 +122,9 @@ def q(name: str, schema: dict, description: str = "") -> dict:
 
 ID = {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}
 LIMIT = {"type": "integer", "minimum": 1}
+# What PATCH /api/photos[/<id>] may change.
+MARKS = {"rating": {"type": "integer", "minimum": 0, "maximum": 5}, "flag": FLAG, "color_label": LABEL}
+DEVELOP = {"enum": ["all", "picks"], "description": "picks: develop only flagged-pick or rated photos"}
 SESSION_STATUS = {"enum": ["active", "paused", "completed"]}
 JOB_STATUS = {"enum": ["pending", "running", "processing", "completed", "failed", "cancelled"]}
 
@@ -140,13 +152,15 @@ OPERATIONS: list[tuple] = [
     # sessions
     ("post", "/api/sessions", "sessions", "Create a session (a folder of photos)",
      {"201": ok({"session": ref("Session"), "session_id": INT})},
-     {"requestBody": body({"name": {"type": "string", "minLength": 1, "maxLength": 200}, "import_folder": STR})}),
+     {"requestBody": body({"name": {"type": "string", "minLength": 1, "maxLength": 200}, "import_folder": STR},
+                          {"develop": DEVELOP, "library_folder": STR, "backup_folder": STR})}),
     ("get", "/api/sessions", "sessions", "List sessions", {"200": ok({"sessions": {"type": "array", "items": ref(
         "Session")}, "count": INT})}, {"parameters": [q("status", SESSION_STATUS)]}),
     ("get", "/api/sessions/{session_id}", "sessions", "One session", {"200": ok({"session": ref("Session")})}, {}),
     ("patch", "/api/sessions/{session_id}", "sessions", "Rename, move or pause a session",
      {"200": ok({"session": ref("Session")})},
-     {"requestBody": body({}, {"name": STR, "import_folder": STR, "status": {"enum": ["active", "paused"]}})}),
+     {"requestBody": body({}, {"name": STR, "import_folder": STR, "status": {"enum": ["active", "paused"]},
+                               "develop": DEVELOP})}),
     ("post", "/api/sessions/{session_id}/import", "imports", "Import the session's folder (in the background)",
      {"202": ok({"session_id": INT, "found": INT}, {"files": ARR, "skipped": {}})}, {"requestBody": EMPTY_BODY}),
     ("post", "/import/file", "imports", "Import one file now (analysis, preset, develop job)",
@@ -154,9 +168,22 @@ OPERATIONS: list[tuple] = [
      {"requestBody": body({"file_path": STR}, {"session_id": ID})}),
     # photos
     ("get", "/api/photos", "photos", "List photos", {"200": ok({"photos": {"type": "array", "items": ref("Photo")},
-                                                               "count": INT, "total": INT})},
+                                                               "count": INT, "total": INT,
+                                                               "next_cursor": nullable("string")})},
      {"parameters": [q("session_id", ID), q("status", STR), q("decision", {"enum": ["approved", "rejected", "none"]}),
+                     q("min_rating", {"type": "integer", "minimum": 0, "maximum": 5}),
+                     q("flag", {"enum": ["pick", "reject", "none"]}),
+                     q("color_label", {"enum": ["red", "yellow", "green", "blue", "purple", "none"]}),
+                     q("sort", {"enum": ["captured", "score", "name"]}), q("order", {"enum": ["asc", "desc"]}),
+                     q("cursor", CURSOR, "next_cursor of the page before"),
                      q("limit", LIMIT), q("offset", {"type": "integer", "minimum": 0})]}),
+    ("patch", "/api/photos", "photos", "Rate, flag or label many photos (one photo_rated each)",
+     {"200": ok({"updated": INT, "photos": {"type": "array", "items": ref("Photo")}})},
+     {"requestBody": body({"ids": {"type": "array", "items": ID, "minItems": 1, "maxItems": 1000}}, MARKS)}),
+    ("patch", "/api/photos/{photo_id}", "photos", "Rate, flag or label a photo (photo_rated)",
+     {"200": ok({"photo": ref("Photo")})}, {"requestBody": body({}, MARKS)}),
+    ("get", "/api/photos/{photo_id}/full", "photos", "Full-resolution JPEG: the develop, else the original in sRGB",
+     {"200": JPEG}, {}),
     ("get", "/api/photos/{photo_id}", "photos", "One photo with its jobs and exports",
      {"200": ok({"photo": ref("Photo")})}, {}),
     ("get", "/api/photos/{photo_id}/thumbnail", "photos", "320 px JPEG", {"200": JPEG}, {}),
@@ -182,15 +209,20 @@ OPERATIONS: list[tuple] = [
     ("post", "/api/jobs/{job_id}/retry", "jobs", "Retry a failed or cancelled job",
      {"200": ok({"job": ref("Job")})}, {"requestBody": EMPTY_BODY}),
     ("get", "/api/queue", "jobs", "Queue counts and state",
-     {"200": ok({"counts": ref("QueueCounts"), "paused": BOOL, "workers": INT})}, {}),
+     {"200": ok({"counts": ref("QueueCounts"), "paused": BOOL, "workers": INT, "eta": obj(
+         {"seconds": nullable("number"), "remaining": INT, "sessions": OBJ})})}, {}),
     ("post", "/api/queue/pause", "jobs", "Pause the develop workers", {"200": ok({"paused": {"const": True}})},
      {"requestBody": EMPTY_BODY}),
     ("post", "/api/queue/resume", "jobs", "Resume the develop workers", {"200": ok({"paused": {"const": False}})},
      {"requestBody": EMPTY_BODY}),
     # approval and export
-    ("get", "/api/approval/queue", "approval", "Developed photos awaiting a decision, best first",
-     {"200": ok({"photos": {"type": "array", "items": ref("Photo")}, "count": INT})},
-     {"parameters": [q("session_id", ID), q("limit", LIMIT)]}),
+    ("get", "/api/approval/queue", "approval", "Developed photos awaiting a decision, in capture order",
+     {"200": ok({"photos": {"type": "array", "items": ref("Photo")}, "count": INT,
+                 "next_cursor": nullable("string")})},
+     {"parameters": [q("session_id", ID), q("cursor", CURSOR), q("limit", LIMIT)]}),
+    ("post", "/api/approval/{photo_id}/undo", "approval", "Take a decision back: the photo waits again",
+     {"200": ok({"photo": ref("Photo"), "previous_decision": {"enum": ["approved", "rejected"]}})},
+     {"requestBody": EMPTY_BODY}),
     ("post", "/api/approval/{photo_id}/approve", "approval", "Approve a developed photo (optionally export it)",
      {"200": ref("Decision")},
      {"requestBody": body({}, {"auto_export": BOOL, "destination": STR, **EXPORT_OPTIONS,
