@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -39,7 +40,38 @@ IN_CI = bool(os.environ.get("CI"))
 START_TIMEOUT = 40  # seconds ``python app.py`` has to answer (the tests' own timeout is 60)
 
 
+@cache
+def _port_range() -> range:
+    """Where test servers listen: below the kernel's ephemeral range, and a slice of it
+    for each pytest-xdist worker.
+
+    ``bind(0)`` hands out ports of the ephemeral range, which every outgoing connection
+    (thousands in a run) also draws from: one may take the port between the test asking
+    for it and its server binding it. Below that range only servers bind, and with a
+    slice each, two workers never get the same port.
+    """
+    try:
+        ephemeral = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        ephemeral = 32768
+    low, high = 20000, max(ephemeral, 21000)
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:]
+    count = max(int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1), 1)
+    index = int(worker) % count if worker.isdigit() else 0
+    size = (high - low) // count
+    return range(low + index * size, low + (index + 1) * size)
+
+
 def free_port() -> int:
+    """A loopback port nobody listens on, for a server this test starts."""
+    for _ in range(200):
+        port = random.choice(_port_range())
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -290,8 +322,9 @@ class AppProcess(Server):
             if self.proc.poll() is not None:
                 raise RuntimeError(f"app.py exited {self.proc.returncode}:\n{self.output()}")
             try:
-                # 401: up, in LAN mode (the test reads the token from the data directory).
-                if self.get("/websocket/stats", timeout=1).status_code in (200, 401):
+                # 401: up, in LAN mode (the test reads the token from the data directory);
+                # 403: up behind a proxy whose Host it refuses (the test says so, at once).
+                if self.get("/websocket/stats", timeout=1).status_code in (200, 401, 403):
                     break
             except requests.RequestException:
                 pass
