@@ -1,11 +1,13 @@
 """The photo pipeline: import, analysis, selection, develop jobs, approval, export.
 
-``init_app(app)`` wires one app's pipeline: its database (schema created, the
+``init_app(app)`` wires one app's pipeline: its database (schema migrated, the
 Inbox session ensured), its HTTP blueprints and its background services
-(queue-status notifier, import queue, worker pool, monitor, hot folder). It
-starts no thread itself; the services start and stop with the app's runtime,
-so many apps (one per test) can live in one process, each with its own data
-directory and database.
+(queue-status notifier, import queue, worker pool, lease reaper, monitor, hot
+folder). ``init_worker(runtime)`` wires a ``darkroom worker``: no Flask app,
+only the job services (no routes, importer, monitor or hot folder). It starts no
+thread itself; the services start and stop with the app's runtime, so many
+apps (one per test) can live in one process, each with its own data directory
+and database.
 
 Only ``http`` knows Flask: the domain (media, intake, jobs, sessions,
 approval...) imports without it, so this module imports Flask's parts inside
@@ -18,6 +20,8 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
+from sqlalchemy.exc import IntegrityError
+
 from darkroom.db import safe_url
 from darkroom.pipeline import approval, reporter, sessions
 from darkroom.pipeline.intake.hotfolder import HotFolder
@@ -25,7 +29,7 @@ from darkroom.pipeline.intake.import_queue import ImportQueue
 from darkroom.pipeline.intake.roots import ImportRoots
 from darkroom.pipeline.jobs import develop, export
 from darkroom.pipeline.jobs.notifier import QueueNotifier
-from darkroom.pipeline.jobs.workers import WorkerPool
+from darkroom.pipeline.jobs.workers import Reaper, WorkerPool
 from darkroom.pipeline.monitor import Monitor
 from darkroom.pipeline.presets import PresetLibrary
 from darkroom.pipeline.status import JobKind
@@ -50,8 +54,11 @@ class Pipeline:
         self.runtime = rt
         self.config = rt.config
         self.data_dir: Path = Path(rt.config.data_dir).resolve()
-        self.cache_dir = self.data_dir / "cache"
-        self.render_dir = self.data_dir / "renders"
+        # Thumbnails, previews and renders: in media_dir when set, a folder every web and
+        # worker process mounts at the same path (clients get URLs, never these paths).
+        media = Path(rt.config.media_dir).expanduser().resolve() if rt.config.media_dir else self.data_dir
+        self.cache_dir = media / "cache"
+        self.render_dir = media / "renders"
         for folder in (self.cache_dir, self.render_dir, self.data_dir / "presets"):
             folder.mkdir(parents=True, exist_ok=True)
         # Imports come only from these folders; the Inbox's folder is always one of them.
@@ -59,10 +66,16 @@ class Pipeline:
         self.db = rt.db
         self.schema_version = self.db.create_schema()
         self.presets = PresetLibrary([*rt.config.preset_dirs, self.data_dir / "presets"])
-        self.inbox_id = sessions.ensure_inbox(self)
+        try:
+            self.inbox_id = sessions.ensure_inbox(self)
+        except IntegrityError:  # another process sharing the database made it this instant
+            self.inbox_id = sessions.ensure_inbox(self)
         self.queue = QueueNotifier(self)
         self.imports = ImportQueue(self)
-        self.workers = WorkerPool(self, rt.config.workers)
+        self.workers = WorkerPool(self, rt.config.workers, rt.config.job_lease)
+        # Only a shared database has other processes' workers to outlive; on SQLite the
+        # one process requeues its crashed jobs at start.
+        self.reaper: Optional[Reaper] = None if self.db.is_sqlite else Reaper(self, rt.config.job_lease)
         self.workers.register(JobKind.DEVELOP, develop.run)
         self.workers.register(JobKind.EXPORT, export.run,
                               on_cancelled=export.cancelled_before_start)
@@ -71,10 +84,15 @@ class Pipeline:
             "disk": rt.config.disk_warning})
         self.hotfolder: Optional[HotFolder] = HotFolder(self) if rt.config.hot_folder else None
 
-    def services(self) -> list:
-        out = [self.queue, self.imports, self.workers, self.monitor]
-        if self.hotfolder is not None:
-            out.append(self.hotfolder)
+    def services(self, serving: bool = True) -> list:
+        """What runs in a web process (``serving``) or in a ``darkroom worker``."""
+        out = [self.queue, self.workers]
+        if self.reaper is not None:
+            out.append(self.reaper)
+        if serving:
+            out += [self.imports, self.monitor]
+            if self.hotfolder is not None:
+                out.append(self.hotfolder)
         return out
 
     def approval_count(self, session_id: Optional[int] = None) -> int:
@@ -107,3 +125,13 @@ def init_app(app: "Flask") -> Pipeline:
              p.schema_version, p.workers.size, len(p.presets.all()))
     return p
 
+
+
+def init_worker(rt: "Runtime") -> Pipeline:
+    """A pipeline that only runs jobs, on ``rt`` (``darkroom worker``: no web server)."""
+    p = Pipeline(rt)
+    for service in p.services(serving=False):
+        rt.add(service)
+    log.info("worker pipeline ready: %s, schema v%d, %d workers", safe_url(p.db.url),
+             p.schema_version, p.workers.size)
+    return p
