@@ -23,7 +23,7 @@ import { createNotices, createSystem } from "./dash/system.js";
 import { createPairing } from "./dash/pairing.js";
 
 await loadWords("dashboard");
-mountSwitch($("#lang-switch"));
+mountSwitch($("select[data-lang-switch]"));
 
 const listeners = new Map();
 const ctx = {

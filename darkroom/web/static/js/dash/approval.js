@@ -12,6 +12,7 @@ import { ApprovalQueue } from "../approval-queue.js";
 import { $, bytes, h, setText } from "../dom.js";
 import { number, t } from "../i18n.js";
 import { imageUrl, scoreText } from "../photos.js";
+import { joinParts, tagText } from "./text.js";
 
 const AROUND = 30;
 
@@ -36,7 +37,7 @@ export function createApproval(ctx) {
       const photo = ctx.photos.get(id) || { id };
       return h("li", { class: id === currentId ? "current" : "", dataset: { photo: id },
         onclick: () => { currentId = id; ctx.select(id); ctx.gallery.reveal(id); render(); } },
-      h("span", { class: "approval-name", text: photo.file_name || t("photo.unnamed", { id }) }),
+      h("span", { class: "approval-name", translate: !photo.file_name, text: photo.file_name || t("photo.unnamed", { id }) }),
       h("span", { class: "muted score", text: scoreText(photo.ai_score), title: t("score.formula") }));
     }));
     setText($("#approval-count"), number(queue.total));
@@ -53,7 +54,7 @@ export function createApproval(ctx) {
     }
     setText($("#approval-name"), photo.file_name || t("photo.unnamed", { id: currentId }));
     const score = photo.ai_score === undefined ? "" : t("score.short", { score: scoreText(photo.ai_score) });
-    setText($("#approval-info"), [score, photo.context_tag, photo.preset].filter(Boolean).join(" \u00b7 "));
+    joinParts($("#approval-info"), [score, tagText(photo.context_tag), [photo.preset, false]]);
     $("#approval-info").title = t("score.formula");
   }
 
@@ -90,7 +91,7 @@ export function createApproval(ctx) {
     const chosen = userChose ? select.value : "";
     const newest = [...ctx.sessions.values()].sort((a, b) => Number(b.id) - Number(a.id));
     select.replaceChildren(...newest.map((s) =>
-      h("option", { value: s.id, text: s.name || t("session.unnamed", { id: s.id }) })));
+      h("option", { value: s.id, translate: !s.name, text: s.name || t("session.unnamed", { id: s.id }) })));
     if (chosen) select.value = chosen;
   }
 
@@ -157,12 +158,14 @@ export function createApproval(ctx) {
         finish(m);
         const node = exportRow(m);
         node.className = "ok";
+        node.translate = false;
         setText(node, t("export.completed", { path: m.output_path, size: bytes(m.file_size) }));
       },
       export_failed: (m) => {
         finish(m);
         const node = exportRow(m);
         node.className = "bad";
+        node.translate = false;
         setText(node, t("export.failed", { name: nameOf(m.photo_id), error: m.error_message }));
       },
     },

@@ -15,6 +15,7 @@ import { $, h, setText } from "../dom.js";
 import { number, t } from "../i18n.js";
 import { LABELS, imageUrl, mergePhoto, normalizePhoto, scoreText } from "../photos.js";
 import { marksBox, showMarks } from "./marks.js";
+import { tagText } from "./text.js";
 
 export const MAX_TILES = 300;
 const PAGE = 200;
@@ -65,7 +66,8 @@ export function createGallery(ctx) {
     const chosen = select.value;
     const newest = [...ctx.sessions.values()].sort((a, b) => Number(b.id) - Number(a.id));
     select.replaceChildren(h("option", { value: "", text: t("filter.session.any") }),
-      ...newest.map((s) => h("option", { value: s.id, text: s.name || t("session.unnamed", { id: s.id }) })));
+      ...newest.map((s) => h("option", { value: s.id, translate: !s.name,
+        text: s.name || t("session.unnamed", { id: s.id }) })));
     select.value = chosen;
     if (select.value !== chosen) select.value = "";
   }
@@ -220,10 +222,10 @@ export function createGallery(ctx) {
       h("button", { type: "button", class: "thumb-btn",
         onclick: () => ctx.select(id), ondblclick: () => ctx.loupe.open(id) },
       h("div", { class: "thumb-img" }, img, h("span", { class: "thumb-placeholder", text: "\u25A1" })),
-      h("span", { class: "thumb-name" }),
+      h("span", { class: "thumb-name", translate: false }),
       h("span", { class: "thumb-meta" },
         h("span", { class: "score" }), marksBox(), h("span", { class: "tag ctx" }),
-        h("span", { class: "tag preset" }))),
+        h("span", { class: "tag preset", translate: false }))),
       badge);
   }
 
@@ -236,7 +238,7 @@ export function createGallery(ctx) {
     score.title = photo.ai_score === undefined ? "" : t("score.title", { score: scoreText(photo.ai_score) });
     for (const [cls, value] of [["ctx", photo.context_tag], ["preset", photo.preset]]) {
       const el = node.querySelector(`.${cls}`);
-      setText(el, value || "");
+      setText(el, cls === "ctx" ? tagText(value) : value || "");
       el.hidden = !value;
     }
     node.dataset.status = photo.status || "";

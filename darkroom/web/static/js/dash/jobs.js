@@ -42,12 +42,13 @@ export function createJobs(ctx) {
   function row(job) {
     let node = list.querySelector(`[data-job="${CSS.escape(String(job.id))}"]`);
     if (node) return node;
-    const priority = h("select", { class: "priority",
+    const priority = h("select", { class: "priority", translate: false,
       onchange: () => changePriority(job.id, Number(priority.value)) });
     for (let p = 1; p <= 10; p += 1) priority.append(h("option", { value: p, text: `P${p}` }));
     node = h("li", { class: "job", dataset: { job: job.id } },
       h("div", { class: "job-head" },
-        h("span", { class: "job-title" }),
+        h("span", { class: "job-title", translate: false }),
+        h("span", { class: "tag kind" }),
         h("span", { class: "tag stage" }),
         h("span", { class: "job-controls" },
           priority,
@@ -63,9 +64,12 @@ export function createJobs(ctx) {
     const node = row(job);
     const photo = ctx.photos.get(job.photo_id);
     const label = photo && photo.file_name ? photo.file_name : t("photo.unnamed", { id: job.photo_id ?? "?" });
-    const title = t(job.kind === "export" ? "jobs.title_export" : "jobs.title_develop", { id: job.id, name: label });
+    const title = `#${job.id} ${label}`;
     setText(node.querySelector(".job-title"), title);
     node.querySelector(".job-title").title = title;
+    const kind = node.querySelector(".kind");
+    setText(kind, job.kind === "export" ? t("jobs.kind_export") : "");
+    kind.hidden = job.kind !== "export";
     const running = job.status === "processing" || job.status === "running";
     const stage = running ? job.stage || "starting" : job.status || "";
     setText(node.querySelector(".stage"), has(`stage.${stage}`) ? t(`stage.${stage}`) : stage);

@@ -21,7 +21,7 @@ export function createLog(catalog) {
   const type = $("#log-type");
   const pauseBtn = $("#log-pause");
   const types = new Set();
-  channel.append(...catalog.channels.map((c) => h("option", { value: c, text: c })));
+  channel.append(...catalog.channels.map((c) => h("option", { value: c, text: c, translate: false })));
   let paused = false;
   let waiting = [];
   let seen = 0;

@@ -14,6 +14,7 @@ import { $, h, setText } from "../dom.js";
 import { number, t } from "../i18n.js";
 import { imageUrl, mergePhoto, normalizePhoto, scoreText } from "../photos.js";
 import { showMarks } from "./marks.js";
+import { tagText } from "./text.js";
 
 const DRAG = 4;
 
@@ -172,8 +173,9 @@ export function createLoupe(ctx) {
     score.title = t("score.formula");
     score.hidden = photo.ai_score === undefined;
     $("#detail-tags").replaceChildren(
-      ...[photo.context_tag, photo.preset, photo.decision ? t(`decision.${photo.decision}`) : ""]
-        .filter(Boolean).map((text) => h("span", { class: "tag", text })));
+      ...[[tagText(photo.context_tag), true], [photo.preset, false],
+        [photo.decision ? t(`decision.${photo.decision}`) : "", true]]
+        .filter(([text]) => text).map(([text, words]) => h("span", { class: "tag", text, translate: words })));
     showMarks(dialog, photo);
     drawHistogram($("#histogram"), photo.histogram);
     const summary = photo.exif_summary || {};

@@ -10,6 +10,7 @@ import { api, itemOf, listOf } from "../api.js";
 import { $, h, setText } from "../dom.js";
 import { has, number, t } from "../i18n.js";
 import { duration } from "./jobs.js";
+import { joinParts } from "./text.js";
 
 const DEVELOP = ["all", "picks"];
 
@@ -56,9 +57,9 @@ export function createSessions(ctx) {
       ...DEVELOP.map((v) => h("option", { value: v })));
     node = h("li", { class: "card session", dataset: { session: id } },
       h("div", { class: "card-head" },
-        h("h3", { class: "name" }),
+        h("h3", { class: "name", translate: false }),
         h("span", { class: "tag status" })),
-      h("p", { class: "folder muted" }),
+      h("p", { class: "folder muted", translate: false }),
       h("progress", { max: 100, value: 0 }),
       h("p", { class: "counts-line" }),
       h("p", { class: "eta muted small" }),
@@ -72,6 +73,7 @@ export function createSessions(ctx) {
   function render(s) {
     const node = card(s.id);
     setText(node.querySelector(".name"), s.name ?? t("session.unnamed", { id: s.id }));
+    node.querySelector(".name").translate = s.name === undefined;
     const status = s.status || "";
     setText(node.querySelector(".status"), has(`session.status.${status}`) ? t(`session.status.${status}`) : status);
     node.dataset.status = status;
@@ -87,7 +89,7 @@ export function createSessions(ctx) {
     if (s.status === "completed" && s.approvalRate !== undefined) {
       parts.push(t("session.rate", { percent: number(s.approvalRate, { maximumFractionDigits: 1 }) }));
     }
-    setText(node.querySelector(".counts-line"), parts.join(" \u00b7 "));
+    joinParts(node.querySelector(".counts-line"), parts);
     const mine = eta && eta.sessions && eta.sessions[String(s.id)];
     setText(node.querySelector(".eta"), mine && mine.remaining
       ? t("session.eta", { time: duration(mine.seconds), n: number(mine.remaining) }) : "");

@@ -10,6 +10,7 @@ import { api, itemOf } from "../api.js";
 import { ResourceChart } from "../chart.js";
 import { $, h, setText } from "../dom.js";
 import { has, number, t } from "../i18n.js";
+import { joinParts } from "./text.js";
 
 const MAX_NOTICES = 6;
 
@@ -43,7 +44,7 @@ export function createNotices() {
   };
 }
 
-/** The bus's health as one line, and whether it is unwell (disconnected, lagging, dropping). */
+/** The bus's health as parts of a line, and whether it is unwell (disconnected or dropping). */
 export function busLine(bus) {
   const parts = [bus.connected ? t("bus.connected") : t("bus.disconnected")];
   if (typeof bus.lag_ms === "number") parts.push(t("bus.lag", { ms: number(bus.lag_ms, { maximumFractionDigits: 1 }) }));
@@ -51,7 +52,7 @@ export function busLine(bus) {
     if (typeof bus[key] === "number") parts.push(t(`bus.${key}`, { n: number(bus[key]) }));
   }
   if (bus.last_error) parts.push(t("bus.last_error", { error: bus.last_error }));
-  return { text: parts.join(" \u00b7 "), unwell: !bus.connected || Boolean(bus.dropped) };
+  return { parts, unwell: !bus.connected || Boolean(bus.dropped) };
 }
 
 export function createSystem(ctx) {
@@ -85,7 +86,7 @@ export function createSystem(ctx) {
     box.hidden = !bus || bus.kind !== "redis";
     if (!box.hidden) {
       const line = busLine(bus);
-      setText($("#bus-state"), line.text);
+      joinParts($("#bus-state"), line.parts);
       box.dataset.health = line.unwell ? "unwell" : "ok";
     }
   }
