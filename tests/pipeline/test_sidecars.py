@@ -115,3 +115,17 @@ def test_captured_at_is_the_exif_capture_time(live_server, tmp_path):
     with pipeline_of(live_server).db.read() as s:
         captured = s.get(Photo, pid).captured_at
     assert captured.replace(tzinfo=None).isoformat() == "2025-11-09T12:34:56"
+
+
+def test_a_sidecar_name_taken_by_a_symlink_is_never_written_through(tmp_path):
+    """The sidecar path beside a photo may be a symlink planted elsewhere: it is refused,
+    and what it points at keeps its bytes."""
+    original = write_image(tmp_path / "a.jpg")
+    precious = tmp_path / "precious.txt"
+    precious.write_text("keep me")
+    (tmp_path / "a.jpg.xmp").symlink_to(precious)
+    with pytest.raises(OSError):
+        xmp_sidecar.write_marks(original, "jpeg", 3, None, None)
+    assert precious.read_text() == "keep me"
+    assert xmp_sidecar.read_marks(original) == {}  # nor read through
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
