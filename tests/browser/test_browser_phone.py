@@ -9,6 +9,8 @@ import pytest
 from browser_support import PHONE, screenshot, wait_connected, wait_js
 from imagegen import write_image
 
+from darkroom.web import auth
+
 pytestmark = pytest.mark.browser
 
 
@@ -201,3 +203,35 @@ def test_swipes_decide_and_flag_undo_brings_a_photo_back_and_all_survives_a_relo
     assert other.evaluate("window.__noReload") is True
     watcher.close()
     assert phone.errors == [] and other.errors == []
+
+
+def test_a_paired_phone_on_the_lan_rates_and_undoes_with_its_cookie(make_server, open_page,
+                                                                     tmp_path):
+    """In LAN mode the phone's writes (PATCH, POST .../undo) go through on the pairing cookie
+    with the CSRF header api.js sends; its words load from /static with the same cookie."""
+    server = make_server(lan=True, host="127.0.0.1")
+    server.token = (server.config.data_dir / "token").read_text().strip()
+    code = server.app.extensions[auth.EXTENSION].new_code()
+    phone = open_page(f"{server.url}/pair?code={code}&next=/mobile", locale="ja-JP", **PHONE)
+    phone.wait_for_url(f"{server.url}/mobile", timeout=15_000)
+    wait_connected(phone)
+    phone.wait_for_selector("html[data-lang=ja]", state="attached")
+    watcher = server.ws()
+    watcher.subscribe("photos", "approval")
+    start_session(server, "LAN", make_folder(tmp_path / "lan", 1))
+    wait_js(phone, "document.querySelector('#m-left').textContent === '残り 1枚'", timeout=30)
+    photo = shown(phone)
+
+    phone.tap('.star[data-rating="2"]')
+    assert rated(watcher, photo)["rating"] == 2
+    phone.tap("#m-approve")
+    assert str(watcher.recv_type("photo_approved", timeout=10)["photo_id"]) == photo
+    phone.wait_for_selector("#m-empty:not([hidden])")
+    phone.tap("#m-undo")
+    assert str(watcher.recv_type("photo_decision_reverted", timeout=10)["photo_id"]) == photo
+    card_is(phone, photo, rating=2)
+    phone.tap("#m-undo")
+    assert rated(watcher, photo)["rating"] == 0
+    assert marks_of(server, photo) == (0, None, None, None)
+    watcher.close()
+    assert phone.errors == []
