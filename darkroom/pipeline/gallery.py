@@ -22,6 +22,8 @@ import binascii
 import hashlib
 import json
 import math
+import threading
+import weakref
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Any, Iterable, Optional
@@ -188,33 +190,78 @@ def page(s: Session, q: Listing, limit: int, cursor: Optional[str] = None,
 
 # --- bursts ----------------------------------------------------------------------------------
 
-def _linked(a, b) -> bool:
-    if a.captured_at is not None and b.captured_at is not None:
-        if abs((_utc(b.captured_at) - _utc(a.captured_at)).total_seconds()) <= BURST_SECONDS:
-            return True
-    return bool(a.dhash and b.dhash) and hash_distance(a.dhash, b.dhash) <= BURST_HASH_BITS
+def _linked(a: tuple, b: tuple) -> bool:
+    """Two neighbouring frames, each ``(id, seconds or None, dhash or None)``."""
+    if a[1] is not None and b[1] is not None and abs(b[1] - a[1]) <= BURST_SECONDS:
+        return True
+    return bool(a[2] and b[2]) and hash_distance(a[2], b[2]) <= BURST_HASH_BITS
 
 
-def bursts(s: Session, session_ids: Iterable[int]) -> dict[int, dict]:
-    """photo id -> its burst, for every photo in a burst in these sessions (one query, one
-    pass over the sessions' frames in capture order)."""
-    ids = sorted(session_ids)
-    if not ids:
-        return {}
-    frames = s.execute(
-        select(Photo.id, Photo.session_id, Photo.captured_at,
-               Photo.analysis["dhash"].as_string().label("dhash"))
-        .where(Photo.session_id.in_(ids))
-        .order_by(Photo.session_id, capture_key(), Photo.id)).all()
+def session_bursts(frames: list[tuple]) -> dict[int, dict]:
+    """photo id -> burst for one session's frames, given in capture order."""
     out: dict[int, dict] = {}
-    run: list = []
+    run: list[tuple] = []
     for frame in [*frames, None]:
-        if frame is not None and run and frame.session_id == run[-1].session_id \
-                and _linked(run[-1], frame):
+        if frame is not None and run and _linked(run[-1], frame):
             run.append(frame)
             continue
         if len(run) > 1:
             for i, member in enumerate(run):
-                out[member.id] = {"id": run[0].id, "size": len(run), "index": i}
+                out[member[0]] = {"id": run[0][0], "size": len(run), "index": i}
         run = [frame]
     return out
+
+
+class _BurstCache:
+    """Each session's bursts, recomputed only when what they depend on changed: a photo
+    added or removed (count, largest id) or analysed (the dHash comes with the score).
+
+    A 5,000-frame session takes a few hundred milliseconds to regroup on a busy machine;
+    a listing page asks only the cheap version query. Keyed by engine, so every database
+    (and every test's) has its own entries."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._entries: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def get(self, s: Session, ids: list[int]) -> dict[int, dict]:
+        versions = {row[0]: tuple(row[1:]) for row in s.execute(
+            select(Photo.session_id, func.count(Photo.id), func.max(Photo.id),
+                   func.count(Photo.ai_score))
+            .where(Photo.session_id.in_(ids)).group_by(Photo.session_id))}
+        engine = s.get_bind()
+        with self._lock:
+            known = dict(self._entries.get(engine, {}))
+        stale = [i for i in versions if known.get(i, (None,))[0] != versions[i]]
+        if stale:
+            fresh = self._compute(s, stale)
+            with self._lock:
+                entries = self._entries.setdefault(engine, {})
+                for i in stale:
+                    entries[i] = known[i] = (versions[i], fresh.get(i, {}))
+        out: dict[int, dict] = {}
+        for i in versions:
+            out.update(known[i][1])
+        return out
+
+    @staticmethod
+    def _compute(s: Session, ids: list[int]) -> dict[int, dict[int, dict]]:
+        rows = s.execute(
+            select(Photo.session_id, Photo.id, Photo.captured_at,
+                   Photo.analysis["dhash"].as_string())
+            .where(Photo.session_id.in_(ids))
+            .order_by(Photo.session_id, capture_key(), Photo.id)).all()
+        by_session: dict[int, list[tuple]] = {}
+        for session_id, photo_id, captured, dhash in rows:
+            seconds = None if captured is None else _utc(captured).timestamp()
+            by_session.setdefault(session_id, []).append((photo_id, seconds, dhash))
+        return {i: session_bursts(frames) for i, frames in by_session.items()}
+
+
+_bursts = _BurstCache()
+
+
+def bursts(s: Session, session_ids: Iterable[int]) -> dict[int, dict]:
+    """photo id -> its burst, for every photo in a burst in these sessions."""
+    ids = sorted(set(session_ids))
+    return _bursts.get(s, ids) if ids else {}
