@@ -7,9 +7,10 @@ their worker for what is left of them (the usual time times the share of progres
 to go), then pending jobs in claim order (priority, age, id), each on the first worker to
 be free. The queue is done when the last job ends; a session when its last job ends.
 
-A job of a kind with no history yet has no duration: it and every job after it in claim
-order (which start no earlier) are unknown, so the queue's ``seconds`` and those sessions'
-are None; sessions whose jobs all come before it keep their estimate.
+The workers are this process's pool, or as many as there are running jobs when more (other
+processes' workers). A job of a kind with no history yet has no duration: it and every job
+after it in claim order (which start no earlier) are unknown, so the queue's ``seconds`` and
+those sessions' are None; sessions whose jobs all come before it keep their estimate.
 """
 
 from __future__ import annotations
@@ -112,4 +113,7 @@ def estimate(p: "Pipeline") -> dict:
 
     running = [waiting(r) for r in active if r.status == JobStatus.RUNNING]
     pending = [Waiting(r.kind, r.session_id) for r in active if r.status == JobStatus.PENDING]
-    return schedule([*running, *pending], usual(history), p.workers.size)
+    # Every running job holds a worker: with worker processes elsewhere (``--workers 0``
+    # here) they show at least that many.
+    workers = max(p.workers.size, len(running), 1)
+    return schedule([*running, *pending], usual(history), workers)

@@ -4,11 +4,12 @@ laid out on the workers in claim order, per session and for the whole queue."""
 from __future__ import annotations
 
 import itertools
+from datetime import timedelta
 
 import pytest
 from pipeline_support import create_session, ok, pipeline_of
 
-from darkroom.db import Job, Photo
+from darkroom.db import Job, Photo, utcnow
 from darkroom.pipeline import eta
 
 _serial = itertools.count()
@@ -50,7 +51,9 @@ def test_eta_from_recorded_timings_and_the_workers(live_server, tmp_path):
         done("develop", {"total": "fast"}),  # no usable timing: not counted
         {"status": "failed", "result": {"timings": {"total": 100.0}}},  # failed: not counted
     ])
-    add_jobs(live_server, a, [{"status": "running", "progress": 50.0}])  # 2 s left
+    # 2 s left; leased for an hour, so the reaper leaves it running.
+    add_jobs(live_server, a, [{"status": "running", "progress": 50.0,
+                               "lease_expires_at": utcnow() + timedelta(hours=1)}])
     add_jobs(live_server, b, [{"kind": "export", "priority": 1, "status": "pending"}])
     add_jobs(live_server, a, [{"status": "pending"}])
     add_jobs(live_server, b, [{"status": "pending"}])
@@ -60,6 +63,11 @@ def test_eta_from_recorded_timings_and_the_workers(live_server, tmp_path):
         "seconds": 9.0, "remaining": 5,
         "sessions": {str(a): {"seconds": 6.0, "remaining": 3},
                      str(b): {"seconds": 9.0, "remaining": 2}}}
+    # Two more running jobs (another process's workers): three workers at least.
+    leased = {"status": "running", "lease_expires_at": utcnow() + timedelta(hours=1)}
+    add_jobs(live_server, b, [leased, leased])
+    # A (0-2), B (0-4), B (0-4) | export B (2-3), A (3-7), A (4-8), B (4-8).
+    assert ok(live_server.get("/api/queue"))["eta"]["seconds"] == 8.0
 
 
 def test_schedule_by_workers_and_unknown_kinds():
@@ -75,6 +83,7 @@ def test_schedule_by_workers_and_unknown_kinds():
         "1": {"seconds": 4.0, "remaining": 1}, "2": {"seconds": None, "remaining": 1},
         "3": {"seconds": None, "remaining": 1}}}
     assert eta.schedule([], durations, 2) == {"seconds": 0.0, "remaining": 0, "sessions": {}}
+    assert eta.schedule(jobs, durations, 0)["seconds"] == 8.0  # at least one worker
     assert eta.usual({"develop": [{"timings": {"total": 3}}, None, {"timings": []},
                                   {"timings": {"total": float("nan"), "a": 1.0}}]}) == \
         {"develop": 2.0}
