@@ -6,6 +6,13 @@ Run by hand, never in the test suite::
     python bench/fanout.py --quick       # shorter runs, about 2 minutes
     python bench/fanout.py --only darkroom,websockets
     python bench/fanout.py --repeat 2    # each cell shows the best of 2 repetitions
+    python bench/fanout.py --processes 1,2   # studio scale: web processes on one Redis stream
+
+``--processes`` measures, in one run, 1,000 clients on the single-process
+embedded default (in-process bus, SQLite log) and on 1, 2 ... web processes
+sharing a Redis stream (a private ``redis-server`` the bench starts, without
+persistence): deliveries/s of a burst published on the first process, and
+the end-to-end p50/p99 of a steady stream (see ``cluster_report``).
 
 The floor (``peers/floor_server.py``) is a bare ``sendall`` loop with no
 framework: what one loopback send costs on the machine, to read the others'
@@ -105,9 +112,10 @@ FULL = Plan((10, 10_000), (100, 2_000), (100, 100, 10.0), 1000, 3.0)
 QUICK = Plan((10, 3_000), (100, 600), (100, 100, 3.0), 1000, 1.5)
 
 
-def pin(core: int):
+def pin(core: int | None):
     def preexec():
-        os.sched_setaffinity(0, {core})
+        if core is not None:
+            os.sched_setaffinity(0, {core})
     return preexec
 
 
@@ -242,12 +250,12 @@ class Load:
     """One load-client process; talks JSON lines."""
 
     def __init__(self, server: Server, clients: int, expect: int, sample_every: int,
-                 timeout: float, hold: float = 60.0):
+                 timeout: float, hold: float = 60.0, core: int | None = CLIENT_CORE):
         spec = server.spec
         args = [PY, str(BENCH / "loadclient.py"), "--port", str(server.port), "--path", spec.ws_path,
                 "--proto", spec.proto, "--clients", str(clients), "--expect", str(expect),
                 "--sample-every", str(sample_every), "--timeout", str(timeout), "--hold", str(hold)]
-        self.proc = children.spawn(args, CLIENT_CORE, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.proc = children.spawn(args, core, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         self.fd = self.proc.stdout.fileno()
         self.buf = b""
 
@@ -403,6 +411,180 @@ def _wait_clients(server: Server, n: int, timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while server.clients() != n and time.monotonic() < deadline:
         time.sleep(0.1)
+
+
+# --- studio scale: several web processes on one Redis stream --------------------------
+
+CLUSTER_CLIENTS = 1000
+CLUSTER_TARGETS = {"scaling_2x": 1.6, "redis_hop_p50_ms": 1.0}
+
+
+class StudioServer(Server):
+    """A bench Darkroom web process (``--serve``), on a Redis stream when ``redis_url`` is set.
+
+    Each has a data directory (and SQLite database) of its own: the event log
+    is the Redis stream, and the bench runs no jobs.
+    """
+
+    def __init__(self, tmp: Path, core: int | None, redis_url: str, prefix: str):
+        self.spec = SPECS["darkroom"]
+        self.port = free_port()
+        args = [PY, str(Path(__file__).resolve()), "--serve", str(self.port), "--data-dir",
+                tempfile.mkdtemp(prefix="darkroom-", dir=tmp), "--redis-url", redis_url,
+                "--redis-prefix", prefix]
+        self.proc = children.spawn(args, core, stdout=subprocess.DEVNULL)
+        self.root = psutil.Process(self.proc.pid)
+        self._wait_healthy()
+
+
+def serve_studio(args) -> int:
+    """The child side of ``StudioServer``: bench/darkroom_server.py's app with Redis options."""
+    import darkroom_server
+
+    from darkroom.config import Config
+    from darkroom.web import serving
+
+    benchlib.raise_nofile()
+    config = Config(port=args.serve, data_dir=Path(args.data_dir), max_clients=1100,
+                    hot_folder=False, monitor_interval=3600.0, workers=1, log_level="warning",
+                    redis_url=args.redis_url, redis_prefix=args.redis_prefix)
+    return serving.serve(lambda: darkroom_server.bench_app(config), config)
+
+
+class BenchRedis:
+    """A private redis-server for the run: no persistence, unpinned."""
+
+    def __init__(self, tmp: Path):
+        self.port = free_port()
+        self.proc = children.spawn(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+                                    "--save", "", "--appendonly", "no", "--dir", str(tmp)],
+                                   None, stdout=subprocess.DEVNULL)
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as conn:
+                    conn.sendall(b"PING\r\n")
+                    if conn.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("redis-server did not start") from None
+                time.sleep(0.1)
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+
+def measure_cluster(tmp: Path, redis_url: str, processes: int, events: int, rate: float,
+                    sample_every: int) -> dict:
+    """1,000 clients split over ``processes`` web processes; events published on the first.
+
+    One process: server on core 0, load client on core 1 (as above). Several:
+    server i on core i mod 2, each with its own load client, unpinned (two cores
+    hold everything: the servers, the load clients and Redis).
+    """
+    prefix = f"bench-{os.getpid()}-{time.monotonic_ns()}"
+    single = processes == 1
+    servers = [StudioServer(tmp, SERVER_CORE if single else i % 2, redis_url, prefix)
+               for i in range(processes)]
+    loads: list[Load] = []
+    try:
+        per = CLUSTER_CLIENTS // processes
+        timeout = (events / rate if rate else 0) + 120
+        loads = [Load(s, per, events, sample_every, timeout, core=CLIENT_CORE if single else None)
+                 for s in servers]
+        for load in loads:
+            load.read("ready", 120)
+        busy0, t0 = machine_busy(), time.monotonic()
+        cpu0 = sum(s.cpu() for s in servers)
+        servers[0].burst(events, rate)
+        parts = [load.read("result", timeout + 10)["result"] for load in loads]
+        cpu = sum(s.cpu() for s in servers) - cpu0
+        client_cpu = sum(p["client_cpu_s"] for p in parts)
+    finally:
+        for load in loads:
+            load.stop()
+        for server in servers:
+            server.stop()
+    delivered = sum(p["delivered"] for p in parts)
+    firsts = [p["first_publish"] for p in parts if p["first_publish"] is not None]
+    lasts = [p["last_receive"] for p in parts if p["last_receive"] is not None]
+    span = max(lasts) - min(firsts) if firsts and lasts else 0.0
+    samples = sum(p["samples"] for p in parts) or 1
+    return {
+        "processes": processes,
+        "bus": "redis" if redis_url else "local",
+        "delivered": delivered,
+        "expected": CLUSTER_CLIENTS // processes * processes * events,
+        "deliveries_per_s": delivered / span if span > 0 else 0.0,
+        "last_delivery_ms": span * 1000,
+        # Each load client reports its own percentiles: p50 is their sample-weighted mean,
+        # p99 the worst of them.
+        "p50_ms": sum((p["p50_ms"] or 0) * p["samples"] for p in parts) / samples,
+        "p99_ms": max((p["p99_ms"] or 0) for p in parts),
+        "server_us_per_delivery": cpu / delivered * 1e6 if delivered else None,
+        "timed_out": any(p["timed_out"] for p in parts),
+        "close_codes": sorted({c for p in parts for c in p["close_codes"]}),
+        "lost": sum(p["lost"] for p in parts),
+        "other_load_cores": other_load(busy0, t0, cpu, client_cpu),
+    }
+
+
+def run_cluster(counts: list[int], tmp: Path, quick: bool, quiet_wait: float) -> dict:
+    events = 60 if quick else 200
+    steady_rate, steady_events = 50.0, 150 if quick else 500
+    bench_redis = BenchRedis(tmp)
+    rows = [("embedded", "", 1)] + [(f"redis x{n}", bench_redis.url, n) for n in counts]
+    out: dict = {}
+    for label, url, n in rows:
+        for step, (count, rate, sample) in (("burst", (events, 0.0, 50)),
+                                            ("steady", (steady_events, steady_rate, 5))):
+            busy = wait_quiet(quiet_wait)
+            t0 = time.monotonic()
+            try:
+                result = measure_cluster(tmp, url, n, count, rate, sample)
+            except (RuntimeError, TimeoutError, OSError) as exc:
+                result = {"error": str(exc)}
+            result["busy_before_cores"] = busy
+            out.setdefault(label, {})[step] = result
+            print(f"  {label:<10} {step:<6} {time.monotonic() - t0:5.1f} s  "
+                  + ", ".join(f"{k}={v:,.2f}" if isinstance(v, float) else f"{k}={v}"
+                              for k, v in result.items()
+                              if k in ("deliveries_per_s", "p50_ms", "p99_ms", "delivered",
+                                       "other_load_cores", "error")), flush=True)
+    return out
+
+
+def cluster_report(results: dict, quick: bool) -> str:
+    events = 60 if quick else 200
+    head = ["setup", f"burst {CLUSTER_CLIENTS} clients x {events}: deliveries/s",
+            "burst: last delivery ms", "burst: server us/delivery",
+            "steady 50 ev/s: p50 ms", "p99 ms"]
+    rows = [head]
+    for label, r in results.items():
+        b, s = r.get("burst") or {}, r.get("steady") or {}
+        rows.append([label, fmt(b.get("deliveries_per_s")) + flag(b),
+                     fmt(b.get("last_delivery_ms")), fmt(b.get("server_us_per_delivery"), ".1f"),
+                     fmt(s.get("p50_ms"), ".2f") + flag(s), fmt(s.get("p99_ms"), ".2f")])
+    out = [table(rows)]
+    one = (results.get("redis x1") or {}).get("burst", {}).get("deliveries_per_s")
+    two = (results.get("redis x2") or {}).get("burst", {}).get("deliveries_per_s")
+    local = (results.get("embedded") or {}).get("steady", {}).get("p50_ms")
+    hop = (results.get("redis x1") or {}).get("steady", {}).get("p50_ms")
+    checks = [(f"2 processes >= {CLUSTER_TARGETS['scaling_2x']}x the deliveries/s of 1",
+               two / one if one and two else None, CLUSTER_TARGETS["scaling_2x"], "x", True),
+              (f"the Redis hop adds < {CLUSTER_TARGETS['redis_hop_p50_ms']} ms at p50 "
+               "(redis x1 minus embedded)", hop - local if hop is not None and local is not None
+               else None, CLUSTER_TARGETS["redis_hop_p50_ms"], " ms", False)]
+    out += ["", "Targets (studio scale):"]
+    for text, value, target, unit, higher in checks:
+        if value is None:
+            out.append(f"  {text}: not measured")
+        else:
+            ok = value >= target if higher else value < target
+            out.append(f"  {text}: {value:.2f}{unit} {'PASS' if ok else 'MISS'}")
+    return "\n".join(out)
 
 
 # --- reporting -------------------------------------------------------------------------
@@ -658,7 +840,17 @@ def main(argv=None) -> int:
                    help="max seconds to wait before each measurement for the machine to go idle")
     p.add_argument("--no-durable", action="store_true",
                    help="skip the durable log section (events/s logged, 10k-event resume)")
+    p.add_argument("--processes", default="",
+                   help="studio scale only: comma-separated web process counts on Redis, e.g. 1,2")
+    p.add_argument("--serve", type=int, help=argparse.SUPPRESS)  # a StudioServer child
+    p.add_argument("--data-dir", help=argparse.SUPPRESS)
+    p.add_argument("--redis-url", default="", help=argparse.SUPPRESS)
+    p.add_argument("--redis-prefix", default="darkroom", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    if args.serve:
+        return serve_studio(args)
+    if args.processes:
+        return main_cluster(args, p)
     names = [n.strip() for n in args.only.split(",") if n.strip()]
     unknown = [n for n in names if n not in SPECS]
     if unknown:
@@ -697,6 +889,44 @@ def main(argv=None) -> int:
     out = out_dir / time.strftime("fanout-%Y%m%d-%H%M%S.json", time.gmtime(started))
     out.write_text(json.dumps({"conditions": conditions(plan, args.quick), "quick": args.quick,
                                "repeat": args.repeat, **outcome}, indent=1))
+    print(f"\nRaw results: {out.relative_to(BENCH.parent)}")
+    return 0
+
+
+def main_cluster(args, parser) -> int:
+    try:
+        counts = [int(n) for n in args.processes.split(",") if n.strip()]
+    except ValueError:
+        parser.error("--processes takes a comma-separated list of counts, e.g. 1,2")
+    if not counts or min(counts) < 1 or CLUSTER_CLIENTS % max(counts):
+        parser.error(f"--processes: counts from 1 that divide {CLUSTER_CLIENTS}")
+    if len(os.sched_getaffinity(0)) < 2:
+        parser.error("needs 2 cores")
+    logging.basicConfig(level=logging.WARNING)
+    benchlib.raise_nofile()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    print("Conditions:")
+    print(f"  Darkroom: {darkroom_revision()}")
+    print(f"  Machine: {cpu_model()}, {psutil.cpu_count()} cores online, {platform.system()} "
+          f"{platform.release()}, Python {platform.python_version()}")
+    print(f"  {CLUSTER_CLIENTS} clients in total, split evenly; events (~{_payload_guess()} B, one "
+          "channel) published by a server thread of the first process; one process: server on "
+          "core 0, load client on core 1; several: server i on core i mod 2, load clients and "
+          "redis-server unpinned; Redis without persistence; a fresh set of processes per row")
+    print("Runs:", flush=True)
+    started = time.time()
+    with tempfile.TemporaryDirectory(prefix="fanout-") as tmp:
+        try:
+            results = run_cluster(counts, Path(tmp), args.quick, args.quiet_wait)
+        finally:
+            children.stop_all()
+    print()
+    print(cluster_report(results, args.quick))
+    out_dir = BENCH / "results"
+    out_dir.mkdir(exist_ok=True)
+    out = out_dir / time.strftime("fanout-processes-%Y%m%d-%H%M%S.json", time.gmtime(started))
+    out.write_text(json.dumps({"processes": counts, "quick": args.quick, "results": results},
+                              indent=1))
     print(f"\nRaw results: {out.relative_to(BENCH.parent)}")
     return 0
 

@@ -36,7 +36,7 @@ import time
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Hashable, Mapping, Optional, Protocol
 
 import orjson
@@ -172,6 +172,7 @@ class _Subscribe:
     since: Optional[dict]
     snapshot: bool
     position: bool = False
+    waited: bool = False  # it waited for this process to catch up with ``since`` (stream)
 
 
 @dataclass(frozen=True)
@@ -195,6 +196,7 @@ class _NewEpoch:
 LOCAL_BUS = {"kind": "local", "connected": True, "lag_ms": 0.0, "reconnects": 0,
              "buffered": 0, "dropped": 0, "last_error": None}
 STREAM_POLL = 0.05  # seconds between looks at the link while a broadcast waits
+AHEAD_WAIT = 5.0  # seconds a resume from ahead of this process waits for it to catch up
 
 
 class Hub:
@@ -239,6 +241,8 @@ class Hub:
         self.replays: Counter[str] = Counter()
         # Called (without arguments) when a client comes, goes or changes subscriptions.
         self.membership_observers: list[Callable[[], None]] = []
+        # Resumes from a position this process's reader has not reached yet: (deadline, command).
+        self._ahead: list[tuple[float, _Subscribe]] = []
 
     # --- lifecycle -------------------------------------------------------------
 
@@ -329,6 +333,8 @@ class Hub:
         coalescer = self._coalescer
         while True:
             wait = coalescer.next_due(time.monotonic())
+            if self._ahead:
+                wait = STREAM_POLL if wait is None else min(wait, STREAM_POLL)
             items = []
             try:
                 items.append(get(timeout=wait) if wait is None or wait > 0 else get_nowait())
@@ -371,6 +377,8 @@ class Hub:
         if stop:
             ready.extend(self._coalescer.flush())
         self._emit(ready)
+        if self._ahead:
+            self._resume_caught_up(now)
         return stop
 
     def _offer(self, item, now: float) -> list:
@@ -587,6 +595,11 @@ class Hub:
             client.send(reply("unsubscription_confirmed", channels=sorted(client.channels)))
             return
         recovered = None
+        if (cmd.since is not None and self.stream is not None and not cmd.waited
+                and cmd.since.get("epoch") == self.epoch and cmd.since["seq"] > self._seq):
+            # It saw more of the stream (on another process) than this reader yet has.
+            self._ahead.append((time.monotonic() + AHEAD_WAIT, cmd))
+            return
         if cmd.since is not None:
             recovered = client.backlog is None and self._recoverable(cmd.since)
         with self._lock:
@@ -614,6 +627,19 @@ class Hub:
                 # frames carry the position (SSE ids) frames them without it.
                 framer = getattr(client.transport, "snapshot_framer", None) or client.framer
                 client.deliver([(None, framer(data)) for _, _, data in state])
+
+    def _resume_caught_up(self, now: float) -> None:
+        """Run the resumes this process has caught up with (or waited for long enough)."""
+        waiting, self._ahead = self._ahead, []
+        for deadline, cmd in waiting:
+            if cmd.since["seq"] <= self._seq or now > deadline or cmd.since.get("epoch") != self.epoch:
+                try:
+                    self._command(replace(cmd, waited=True))
+                except Exception:
+                    log.exception("subscription change failed", extra={"client_id": cmd.client.id})
+                    self.kick(cmd.client, "server_error", CLOSE_SERVER_ERROR)
+            else:
+                self._ahead.append((deadline, cmd))
 
     def _recoverable(self, since: dict) -> bool:
         """Can every event after ``since`` still be sent? (same epoch, all in the log)"""

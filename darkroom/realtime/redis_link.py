@@ -132,10 +132,16 @@ class RedisLink:
         receipt._settle(None, False)
         return True
 
-    def _take(self) -> list[Outgoing]:
+    def _take(self, probe: float) -> Optional[list[Outgoing]]:
+        """The next batch; [] after ``probe`` seconds without one (0: wait for one);
+        None once stopping with nothing left."""
         with self._cond:
-            while not self._buffer and not self._stopping:
-                self._cond.wait()
+            if not self._buffer and not self._stopping:
+                self._cond.wait(probe or None)
+                while not probe and not self._buffer and not self._stopping:
+                    self._cond.wait()
+            if not self._buffer and self._stopping:
+                return None
             n = min(len(self._buffer), _BATCH)
             return [self._buffer.popleft() for _ in range(n)]
 
@@ -155,11 +161,16 @@ class RedisLink:
         backoff = _Backoff()
         deadline = None
         while True:
-            batch = self._take()
-            if not batch:
-                return  # stopping, and nothing left
+            # While the link is down, Redis is probed even with nothing to send, so the
+            # link recovers (and broadcasts are taken again) without waiting for an event.
+            batch = self._take(0 if self.publisher_ok else backoff.next())
+            if batch is None:
+                return
             try:
-                self.log.append(batch)
+                if batch:
+                    self.log.append(batch)
+                else:
+                    self.log.redis.ping()
             except Exception as exc:
                 self._failed("publish", exc)
                 self.publisher_ok = False
@@ -169,7 +180,8 @@ class RedisLink:
                         deadline = deadline or time.monotonic() + _DRAIN_ON_STOP
                         if time.monotonic() > deadline:
                             return
-                    self._cond.wait(backoff.next())
+                    if batch:
+                        self._cond.wait(backoff.next())
                 continue
             if not self.publisher_ok:
                 self.publisher_ok = True

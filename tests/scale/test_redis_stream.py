@@ -6,6 +6,7 @@ database and one Redis prefix; real WebSocket and HTTP clients.
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 
@@ -151,6 +152,20 @@ def test_redis_down_for_5_seconds_publishers_do_not_block_and_buffered_events_ar
     a.wait_for(lambda: a.stats()["bus"]["reconnects"] >= 1, timeout=20, what="A's reader back")
 
 
+def test_after_an_outage_with_nothing_buffered_broadcasts_are_taken_again(private_studio):
+    a = private_studio.web()
+    private_studio.redis.kill()
+    a.wait_for(lambda: not a.stats()["bus"]["connected"], timeout=20, what="link down")
+    note = {"type": "note", "channel": "system", "data": {"tag": "late", "n": 0}}
+    assert a.post("/websocket/broadcast", note).status_code == 503
+    private_studio.redis.start()
+    a.wait_for(lambda: a.stats()["bus"]["connected"], timeout=20, what="link up again")
+    answer = a.post("/websocket/broadcast", note)
+    assert answer.status_code == 200, answer.text
+    history = a.get("/api/events?since=0").json()["events"]
+    assert [e["tag"] for e in history] == ["late"]  # the refused one was never published
+
+
 def test_buffer_overflow_is_counted_and_refused(private_studio):
     b = private_studio.web(DARKROOM_REDIS_BUFFER="20")
     private_studio.redis.kill()
@@ -191,3 +206,50 @@ def test_clients_and_stats_list_every_process_and_disconnect_reaches_any(studio)
     assert closed.value.rcvd.code == 1000
     missing = a.post("/websocket/disconnect/" + "0" * 32)
     assert missing.status_code == 404 and missing.json()["code"] == "unknown_client"
+
+
+def test_a_redis_that_lost_its_data_starts_a_new_epoch_and_clients_resync(private_studio):
+    a, b = private_studio.webs(2)
+    watcher = a.ws()
+    watcher.subscribe("system")
+    old_epoch = watcher.welcome["epoch"]
+    b.publish(5, tag="old")
+    assert watcher.events(5, timeout=20)[-1]["seq"] == 5
+    private_studio.redis.kill()
+    shutil.rmtree(private_studio.redis.directory / "appendonlydir")
+    private_studio.redis.start()
+    with pytest.raises(ConnectionClosed) as closed:
+        while True:
+            watcher.recv(timeout=30)
+    assert closed.value.rcvd.code == 1012  # positions under the old epoch mean nothing now
+    for server in (a, b):
+        server.wait_for(lambda s=server: s.stats()["epoch"] != old_epoch, timeout=20,
+                        what="the new epoch")
+    again = a.ws()
+    assert again.welcome["epoch"] == b.stats()["epoch"] != old_epoch
+    confirmed = again.request({"type": "subscribe", "channels": ["system"],
+                               "since": {"epoch": old_epoch, "seq": 5}}, "subscription_confirmed")
+    assert confirmed["recovered"] is False
+    b.publish(3, tag="new")
+    assert [(e["seq"], e["tag"]) for e in again.events(3, timeout=20)] == [
+        (1, "new"), (2, "new"), (3, "new")]
+
+
+def test_sse_and_long_polling_resume_on_another_process(studio):
+    from tests.realtime.streamclients import Poller, SseClient
+
+    a, b = studio.webs(2)
+    on_a = a.ws()
+    on_a.subscribe("system")
+    epoch = on_a.welcome["epoch"]
+    a.publish(20, tag="h")
+    seen = on_a.events(20, timeout=20)
+    middle = seen[9]["seq"]
+    sse = SseClient(b, {"channels": "system"}, headers={"Last-Event-ID": f"{epoch}:{middle}"})
+    assert sse.status == 200
+    assert [e["seq"] for e in sse.events(10, timeout=20)] == [e["seq"] for e in seen[10:]]
+    sse.close()
+    poller = Poller(b)
+    reply = poller.subscribe("system", since={"epoch": epoch, "seq": middle})
+    assert reply["recovered"] is True
+    assert [e["seq"] for e in poller.events(10, timeout=20)] == [e["seq"] for e in seen[10:]]
