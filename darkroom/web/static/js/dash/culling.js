@@ -33,17 +33,30 @@ export function createCulling(ctx) {
     return photo;
   }
 
-  async function send(id, body, before) {
+  // Marks go to the server one request at a time, in the order they were made (two quick
+  // keys on separate connections could otherwise arrive the other way round); an answer is
+  // shown only when no newer mark of the same photo is still on its way.
+  let line = Promise.resolve();
+  const inFlight = new Map();
+
+  function send(id, body, before) {
     changed(id, body);
-    try {
-      const res = await api.patch(`/api/photos/${encodeURIComponent(id)}`, body);
-      if (res.photo) changed(id, normalizePhoto(res.photo));
-      return true;
-    } catch (err) {
-      changed(id, before);
-      ctx.notify("error", t("error.mark", { id, error: err.message }));
-      return false;
-    }
+    inFlight.set(id, (inFlight.get(id) || 0) + 1);
+    const done = line.then(async () => {
+      try {
+        const res = await api.patch(`/api/photos/${encodeURIComponent(id)}`, body);
+        if (res.photo && inFlight.get(id) === 1) changed(id, normalizePhoto(res.photo));
+        return true;
+      } catch (err) {
+        if (inFlight.get(id) === 1) changed(id, before);
+        ctx.notify("error", t("error.mark", { id, error: err.message }));
+        return false;
+      } finally {
+        inFlight.set(id, inFlight.get(id) - 1);
+      }
+    });
+    line = done;
+    return done;
   }
 
   function push(entry) {
