@@ -73,9 +73,9 @@ def _translator(words: dict[str, str], lang: str):
 
 
 def lang_url(code: str) -> str:
-    """This page's URL with ``lang=code`` (the switch of pages that run no script)."""
-    args = {k: v for k, v in request.args.items() if k != "lang"}
-    return f"{request.path}?{urlencode({**args, 'lang': code})}"
+    """This page in language ``code`` (the switch of pages that run no script). Nothing else of
+    the query is kept: a pairing code or a ``next`` is not to be echoed into links."""
+    return f"{request.path}?{urlencode({'lang': code})}"
 
 
 @bp.get("/")
