@@ -83,6 +83,22 @@ def test_the_japanese_is_japanese(ns):
         assert japanese.search(text), f"ja {key}: {text!r}"
 
 
+def test_the_server_renders_pages_in_the_language_i18n_js_would_pick(live_server):
+    """?lang= first, then the switch's cookie, then Accept-Language; anything else is English."""
+    def served(path="/mobile", **headers):
+        res = live_server.get(path, headers=headers)
+        assert res.status_code == 200
+        return re.search(r'<html lang="(\w+)">', res.text).group(1), res.text
+
+    assert served()[0] == "en"
+    lang, html = served(**{"Accept-Language": "fr-CH, ja;q=0.8, en;q=0.5"})
+    assert lang == "ja" and words("ja")["mobile.empty"] in html
+    assert served(**{"Accept-Language": "ja", "Cookie": "darkroom_lang=en"})[0] == "en"
+    assert served("/mobile?lang=ja", **{"Cookie": "darkroom_lang=en"})[0] == "ja"
+    lang, html = served("/examples?lang=%3Cscript%3E", **{"Cookie": "darkroom_lang=../../x"})
+    assert lang == "en" and "<script>" not in html
+
+
 # --- the pages --------------------------------------------------------------------------
 
 class Catalogue:
