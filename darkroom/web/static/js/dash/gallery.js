@@ -105,9 +105,12 @@ export function createGallery(ctx) {
     for (const node of rendered.values()) node.remove();
     rendered.clear();
     scroller.scrollTop = 0;
-    await fetchPage(generation);
+    const gen = generation;
+    await fetchPage(gen);
+    if (gen !== generation) return;
     if (ctx.current === undefined || !loaded.includes(ctx.current)) ctx.select(visible[0]);
-    schedule();
+    paint();
+    scroller.dataset.generation = String(gen);
   }
 
   async function fetchPage(gen) {
