@@ -41,7 +41,8 @@ class WorkerProcess:
             cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
 
     def output(self) -> str:
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         return self.log_path.read_text(errors="replace")
 
     def ready(self, timeout: float = 45) -> "WorkerProcess":
