@@ -43,7 +43,7 @@ SCOPES = ("photos", "approval")  # every photo, or those waiting for a decision
 
 BURST_SECONDS = 2.0
 BURST_HASH_BITS = 6
-MAX_CURSOR = 2048
+MAX_CURSOR = 4096  # a minted one stays under ~2,100 (a 255-character name, JSON-escaped)
 NO_SCORE = -1.0  # photos not scored yet sort below every score (0-5)
 
 

@@ -340,3 +340,11 @@ def test_a_page_of_a_big_shoot_is_one_bounded_set_of_queries(live_server, tmp_pa
     assert statements_first <= 4 and len(statements) <= 3, statements
     assert body["total"] == 5000 and len(body["photos"]) == 200
 
+
+
+def test_cursors_page_past_the_longest_hostile_names(live_server, tmp_path):
+    sid = create_session(live_server, "names", tmp_path)
+    names = ["\x01" * 254 + "\"", "名" * 255, "z" * 255]  # the first one's cursor: 2,096 characters
+    ids = insert(live_server, sid, [{"file_name": n} for n in names])
+    listed = every_page(live_server, "/api/photos", {"sort": "name", "limit": 1})
+    assert sorted(p["id"] for p in listed) == sorted(ids)

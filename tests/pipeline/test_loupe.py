@@ -8,7 +8,7 @@ import io
 
 import numpy as np
 import pytest
-from imagegen import scene, write_image
+from imagegen import scene, write_dng, write_image
 from PIL import Image
 from pipeline_support import create_session, error, ok, pipeline_of, wait_developed
 
@@ -114,3 +114,15 @@ def test_before_analysis_no_histogram_and_missing_exif_parts_are_null(live_serve
     assert photo["rating"] == 0 and photo["flag"] is None and photo["captured_at"] is None
     session = ok(live_server.get(f"/api/sessions/{sid}"))["session"]
     assert session["develop"] == "all"
+
+
+def test_full_of_a_raw_is_the_whole_sensor_not_its_embedded_preview(live_server, tmp_path):
+    ok(live_server.post("/api/queue/pause"))
+    path = write_dng(tmp_path / "raw.dng", 400, 300, seed=3, preview_edge=160)
+    pid = ok(live_server.post("/import/file", {"file_path": str(path)}))["photo_id"]
+    full = pixels(live_server.get(f"/api/photos/{pid}/full"))
+    assert full.shape == (300, 400, 3)
+
+    def coarse(rgb):  # 4x4 block means: what JPEG keeps of a noisy demosaic
+        return rgb.reshape(75, 4, 100, 4, 3).mean(axis=(1, 3))
+    assert np.abs(coarse(full) - coarse(decode.load(path))).mean() < 2.5
