@@ -39,7 +39,6 @@ from darkroom.pipeline.media.histogram import hash_distance
 SORTS = ("captured", "score", "name")
 ORDERS = ("asc", "desc")
 NONE = "none"  # the flag, colour label and decision filters' "not set"
-SCOPES = ("photos", "approval")  # every photo, or those waiting for a decision
 
 BURST_SECONDS = 2.0
 BURST_HASH_BITS = 6
@@ -51,7 +50,7 @@ NO_SCORE = -1.0  # photos not scored yet sort below every score (0-5)
 class Listing:
     """What a client asked for: the filters and the order (the cursor is checked against it)."""
 
-    scope: str = "photos"
+    scope: str = "photos"  # every photo, or "approval": those waiting for a decision
     session_id: Optional[int] = None
     status: Optional[str] = None
     decision: Optional[str] = None

@@ -48,9 +48,9 @@ def image_file(s: Session, photo_id: int, image: str) -> str:
 
 def full_image_file(p: "Pipeline", photo_id: int) -> str:
     """The photo at full resolution: its developed JPEG once developed, else the original
-    decoded upright and colour-managed to sRGB, encoded once and kept in the cache (keyed by
-    content, so a changed original is never served stale). 404 ``no_image`` when neither can
-    be had."""
+    decoded upright and colour-managed to sRGB, encoded once into the cache (named by the
+    content hash, like the thumbnails) so the next look is a file read. 404 ``no_image``
+    when neither can be had."""
     with p.db.read() as s:
         photo = get(s, photo_id)
         developed, original, digest = photo.developed_path, photo.file_path, photo.content_hash
