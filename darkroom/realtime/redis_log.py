@@ -88,9 +88,17 @@ class RedisEventLog:
         return client.get(self.keys.epoch).decode()
 
     def open(self) -> int:
-        """Load or create the epoch; return the newest ``seq`` (0 for a new stream)."""
-        self.epoch = self.ensure_epoch()
-        return int(self.redis.get(self.keys.seq) or 0)
+        """Load or create the epoch; return the newest ``seq`` (0 for a new stream).
+
+        A process cannot know its position without Redis, so it does not start without it.
+        """
+        try:
+            self.epoch = self.ensure_epoch()
+            return int(self.redis.get(self.keys.seq) or 0)
+        except redis.RedisError as exc:
+            where = self.redis.connection_pool.connection_kwargs
+            raise RuntimeError(f"the event stream's Redis ({where.get('host')}:{where.get('port')}) "
+                               f"is unreachable: {exc}") from None
 
     def append(self, rows: list[Outgoing]) -> None:
         """Store ``rows`` in one atomic script call and give each its ``seq``."""

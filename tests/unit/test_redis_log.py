@@ -79,3 +79,15 @@ def test_the_epoch_lasts_as_long_as_the_data_and_is_new_after_it_is_lost(stream_
     stream_log.redis.delete(stream_log.keys.epoch, stream_log.keys.seq, stream_log.keys.stream)
     assert stream_log.open() == 0
     assert stream_log.epoch != epoch
+
+
+def test_without_redis_a_process_does_not_start_and_says_why():
+    from harness import free_port
+
+    from darkroom.realtime import redis_log
+
+    port = free_port()
+    event_log = redis_log.RedisEventLog(redis_log.connect(f"redis://127.0.0.1:{port}/0"),
+                                        redis_log.Keys("nowhere"), 10)
+    with pytest.raises(RuntimeError, match=f"127.0.0.1:{port}.*unreachable"):
+        event_log.open()
