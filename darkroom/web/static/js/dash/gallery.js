@@ -329,10 +329,14 @@ export function createGallery(ctx) {
     move,
     reveal,
     columns: () => cols,
-    /** Where `id` is in the gallery's order (for the loupe's compare), and its neighbour. */
-    neighbour(id, delta) {
-      const index = visible.indexOf(id);
-      return index < 0 ? undefined : visible[index + delta];
+    /**
+     * The photo `delta` places from `id` in the gallery's order: among the tiles shown, or
+     * with `frames`, among every frame loaded (a folded burst's frames too, for compare).
+     */
+    neighbour(id, delta, frames = false) {
+      const list = frames ? loaded : visible;
+      const index = list.indexOf(id);
+      return index < 0 ? undefined : list[index + delta];
     },
     load: reload,
     handlers: {

@@ -95,7 +95,7 @@ export function createLoupe(ctx) {
   }
 
   function renderPanes() {
-    ids = [ctx.current, compare ? ctx.gallery.neighbour(ctx.current, 1) : undefined];
+    ids = [ctx.current, compare ? ctx.gallery.neighbour(ctx.current, 1, true) : undefined];
     panes.forEach((pane, i) => showPane(pane, ids[i]));
     setText($("#detail-zoom"), view.zoomed ? t("detail.zoom_100") : t("detail.zoom_fit"));
     prefetch();
@@ -261,7 +261,8 @@ export function createLoupe(ctx) {
   });
   dialog.addEventListener("close", () => { delete dialog.dataset.photo; view.zoomed = false; });
   dialog.addEventListener("click", (ev) => { if (ev.target === dialog) dialog.close(); });
-  new ResizeObserver(() => { if (isOpen()) renderPanes(); }).observe($("#loupe"));
+  const resized = new ResizeObserver(() => { if (isOpen()) renderPanes(); });
+  panes.forEach((pane) => resized.observe(pane));
 
   ctx.on("current", () => {
     if (isOpen()) show();
