@@ -147,7 +147,9 @@ export function createJobs(ctx) {
     document.body.dataset.queue = queue.paused ? "paused" : "running";
     const eta = queue.eta;
     const line = $("#queue-eta");
-    if (eta && eta.remaining) {
+    if (eta && eta.remaining && typeof eta.seconds !== "number") {
+      setText(line, t("jobs.eta_unknown", { n: number(eta.remaining) }));
+    } else if (eta && eta.remaining) {
       setText(line, t(queue.paused ? "jobs.eta_paused" : "jobs.eta",
         { time: duration(eta.seconds), n: number(eta.remaining) }));
     } else setText(line, queue.paused ? t("jobs.paused") : "");

@@ -91,8 +91,10 @@ export function createSessions(ctx) {
     }
     joinParts(node.querySelector(".counts-line"), parts);
     const mine = eta && eta.sessions && eta.sessions[String(s.id)];
-    setText(node.querySelector(".eta"), mine && mine.remaining
-      ? t("session.eta", { time: duration(mine.seconds), n: number(mine.remaining) }) : "");
+    const known = mine && typeof mine.seconds === "number";
+    setText(node.querySelector(".eta"), !mine || !mine.remaining ? ""
+      : known ? t("session.eta", { time: duration(mine.seconds), n: number(mine.remaining) })
+        : t("session.eta_unknown", { n: number(mine.remaining) }));
     setText(node.querySelector(".import"), t("session.import"));
     const develop = node.querySelector(".develop");
     develop.setAttribute("aria-label", t("sessions.develop"));
