@@ -18,6 +18,17 @@ preview path each photo took (``preview_source``: embedded_preview, raw_demosaic
 jpeg_draft) and, measured in the same run on the same files, the floor: Pillow's
 decode + JPEG encode of the file (for RAW, LibRaw's default decode + Pillow's
 encode), and each import and develop time as a ratio to that floor.
+
+``--worker-processes 1,2`` measures the studio layout instead: develop jobs on
+PostgreSQL (a fresh database, dropped after) run by that many ``darkroom
+worker`` processes (``--threads`` jobs at once each; events through Redis),
+imported by an in-process web app started with ``--workers 0``, beside the
+in-process default (SQLite, the same number of worker threads in all) on the
+same photos. The develop rate of the processes is measured from the first job
+started to the last one finished (the database's timestamps), so starting the
+processes is not counted::
+
+    python bench/pipeline.py --worker-processes 1,2 --photos 8 --megapixels 12 --formats jpeg
 """
 
 from __future__ import annotations
@@ -25,11 +36,15 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
+from typing import Optional
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -170,6 +185,98 @@ def run(paths: list[Path], workers: int) -> dict:
             "sources": sources}
 
 
+def _postgres_database(admin_url: str, name: Optional[str] = None) -> str:
+    """CREATE DATABASE (or DROP it, with ``name``) on the server of ``admin_url``."""
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        if name:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return name
+        name = f"darkroom_bench_{uuid.uuid4().hex[:10]}"
+        conn.execute(f'CREATE DATABASE "{name}"')
+        return name
+
+
+def run_processes(paths: list[Path], processes: int, threads: int, admin_url: str,
+                  redis_url: str) -> dict:
+    """Develop ``paths`` with ``processes`` ``darkroom worker`` processes on PostgreSQL."""
+    from sqlalchemy import func, select
+
+    from darkroom.db import Database, Job
+
+    name = _postgres_database(admin_url)
+    url = admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
+    prefix = f"bench-{uuid.uuid4().hex[:8]}"
+    workers: list[subprocess.Popen] = []
+    with tempfile.TemporaryDirectory(prefix="darkroom-bench-") as tmp:
+        config = Config(data_dir=Path(tmp) / "data", port=BENCH_PORT, workers=0, hot_folder=False,
+                        monitor_interval=3600, export_dirs=[str(Path(tmp) / "exports")],
+                        import_roots=sorted({str(p.parent) for p in paths}), database_url=url,
+                        redis_url=redis_url, redis_prefix=prefix)
+        app = create_app(config)
+        client = app.test_client()
+        rt = app.extensions["darkroom"]
+        db = Database(url)
+        try:
+            for path in paths:
+                res = client.post("/import/file", json={"file_path": str(path)}, headers=HOST)
+                if res.status_code != 200:
+                    raise RuntimeError(f"import of {path.name} failed: {res.get_json()}")
+            env = {**os.environ, "DARKROOM_DATABASE_URL": url, "REDIS_URL": redis_url,
+                   "DARKROOM_REDIS_PREFIX": prefix, "DARKROOM_LOG_LEVEL": "warning"}
+            for _ in range(processes):
+                workers.append(subprocess.Popen(
+                    [sys.executable, "-m", "darkroom", "worker", "--data-dir", str(config.data_dir),
+                     "--workers", str(threads)], cwd=ROOT, env=env))
+            deadline = time.monotonic() + 60 * 60
+            while True:
+                with db.read() as s:
+                    rows = dict(s.execute(select(Job.status, func.count(Job.id))
+                                          .group_by(Job.status)).all())
+                if rows.get("completed", 0) + rows.get("failed", 0) == len(paths):
+                    break
+                if any(w.poll() is not None for w in workers) or time.monotonic() > deadline:
+                    raise RuntimeError("a worker process exited, or the jobs took over an hour")
+                time.sleep(0.05)
+            if rows.get("failed"):
+                raise RuntimeError(f"{rows['failed']} develop job(s) failed")
+            with db.read() as s:
+                first, last = s.execute(select(func.min(Job.started_at), func.max(Job.finished_at))).one()
+                jobs = list(s.scalars(select(Job)))
+            stages = {stage: statistics.mean(j.result["timings"][stage] for j in jobs)
+                      for stage in ("loading", "applying_preset", "rendering", "writing", "total")}
+            by = {j.worker.split(":")[1] for j in jobs}
+        finally:
+            for w in workers:
+                w.send_signal(signal.SIGTERM)
+            for w in workers:
+                w.wait(timeout=30)
+            rt.stop()
+            db.dispose()
+            _postgres_database(admin_url, name)
+    wall = (last - first).total_seconds()
+    return {"develop_per_min": len(paths) / wall * 60, "stages": stages, "processes_used": len(by)}
+
+
+def compare_processes(paths: list[Path], counts: list[int], threads: int, admin_url: str,
+                      redis_url: str) -> None:
+    print("layout                                   develop/min  develop stages (mean s: "
+          "loading / applying_preset / rendering / writing / total)  load after")
+
+    def row(label: str, r: dict) -> None:
+        st = r["stages"]
+        print(f"{label:<40} {r['develop_per_min']:>11.1f}  {st['loading']:.2f} / "
+              f"{st['applying_preset']:.3f} / {st['rendering']:.2f} / {st['writing']:.2f} / "
+              f"{st['total']:.2f}  {_load()}")
+    for n in counts:
+        row(f"in-process, SQLite, {n * threads} thread(s)", run(paths, n * threads))
+        r = run_processes(paths, n, threads, admin_url, redis_url)
+        row(f"{n} worker process(es) x {threads}, PostgreSQL", r)
+        if r["processes_used"] != n:
+            print(f"         (only {r['processes_used']} of {n} processes got a job: too few photos)")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--photos", type=int, default=6, help="photos per format (default 6)")
@@ -178,12 +285,23 @@ def main(argv=None) -> int:
                     help="comma-separated worker counts (default 1..number of cores)")
     ap.add_argument("--formats", default="jpeg,dng",
                     help="comma-separated: jpeg, dng (embedded preview), dng-nopreview")
+    ap.add_argument("--worker-processes", default="",
+                    help="comma-separated counts of 'darkroom worker' processes on PostgreSQL "
+                         "(e.g. 1,2), each beside the in-process default")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="jobs each worker process runs at once (default 1)")
+    ap.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres",
+                    help="a PostgreSQL database to connect to for CREATE DATABASE")
+    ap.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     args = ap.parse_args(argv)
     cores = os.cpu_count() or 1
+    processes = [int(n) for n in args.worker_processes.split(",") if n]
     counts = [int(w) for w in args.workers.split(",") if w] or list(range(1, cores + 1))
     print("Darkroom pipeline benchmark")
     print(conditions())
-    print(f"photos    {args.photos} per format, {args.megapixels:g} MP, workers {counts}")
+    layout = (f"worker processes {processes} x {args.threads} thread(s) on PostgreSQL + Redis"
+              if processes else f"workers {counts}")
+    print(f"photos    {args.photos} per format, {args.megapixels:g} MP, {layout}")
     with tempfile.TemporaryDirectory(prefix="darkroom-bench-photos-") as tmp:
         for fmt in args.formats.split(","):
             t0 = time.perf_counter()
@@ -191,6 +309,9 @@ def main(argv=None) -> int:
             size = statistics.mean(p.stat().st_size for p in paths) / 2**20
             print(f"\n== {fmt.upper()}: {len(paths)} x {args.megapixels:g} MP, "
                   f"{size:.1f} MiB each (generated in {time.perf_counter() - t0:.1f}s)")
+            if processes:
+                compare_processes(paths, processes, args.threads, args.postgres, args.redis_url)
+                continue
             print(f"analysis alone: {analysis_cost(paths) * 1000:.0f} ms per photo "
                   f"(on the 1600 px preview)")
             print("workers  import s/photo  import/min  develop/min  end-to-end/min  "

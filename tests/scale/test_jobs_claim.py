@@ -95,3 +95,28 @@ def test_many_connections_claim_every_job_exactly_once(jobs_db, postgres_url):
     finally:
         for db in claimers:
             db.dispose()
+
+
+def test_new_work_is_notified_to_listeners_on_other_connections(jobs_db, postgres_url):
+    """What wakes idle workers in other processes at once (``WorkerPool.wake``)."""
+    listening = jobs_db(0)
+    other = Database(postgres_url)
+    stop, heard = threading.Event(), threading.Event()
+
+    def listen() -> None:
+        for _ in queue.notifications(listening, stop, poll=0.2):
+            heard.set()
+
+    t = threading.Thread(target=listen, daemon=True)
+    t.start()
+    try:
+        for _ in range(50):  # until the listener's LISTEN is in place and it hears one
+            queue.notify(other)
+            if heard.wait(0.2):
+                break
+        assert heard.is_set()
+    finally:
+        stop.set()
+        t.join(timeout=5)
+        other.dispose()
+    assert not t.is_alive()

@@ -20,11 +20,12 @@ that kills its worker must not kill them all), or cancelled if a person asked.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from darkroom.db import Database, Job, Photo, utcnow
@@ -36,6 +37,7 @@ log = logging.getLogger("darkroom.queue")
 RUN_ORDER = (Job.priority, Job.created_at, Job.id)
 MAX_ATTEMPTS = 3  # claims of a job whose worker keeps dying before it fails for good
 CLAIM_TRIES = 3  # SKIP LOCKED may see no row while others commit theirs: look again
+NEW_WORK = "darkroom_jobs"  # the PostgreSQL NOTIFY channel: a job became claimable
 
 
 @dataclass(frozen=True)
@@ -205,6 +207,29 @@ def lost_message(attempts: int) -> str:
 def lost_details(kind: str, stage: Optional[str], attempts: int) -> dict:
     return {"type": "WorkerLost", "stage": stage, "expected": False, "kind": kind,
             "attempts": attempts}
+
+
+def notify(db: Database) -> None:
+    """Tell every process listening on this database that a job became claimable."""
+    with db.engine.connect() as conn:
+        conn.execute(text(f"NOTIFY {NEW_WORK}"))
+        conn.commit()
+
+
+def notifications(db: Database, stop: threading.Event, poll: float = 1.0) -> Iterator[None]:
+    """One item per ``NOTIFY`` of new work, until ``stop`` is set (PostgreSQL only), on a
+    connection of its own, which never goes back to the pool (it stays LISTENing)."""
+    raw = db.engine.raw_connection()
+    try:
+        conn = raw.driver_connection
+        conn.rollback()
+        conn.autocommit = True
+        conn.execute(f"LISTEN {NEW_WORK}")
+        while not stop.is_set():
+            for _ in conn.notifies(timeout=poll):
+                yield None
+    finally:
+        raw.invalidate()
 
 
 def recover(db: Database) -> list[int]:

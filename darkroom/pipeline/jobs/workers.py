@@ -79,13 +79,15 @@ class JobContext:
     attempts: int
     stage: Optional[str] = None
     percent: float = 0.0
+    lost: bool = False  # the heartbeat found the lease taken back (see JobLost)
+    cancelled: bool = False  # the heartbeat found a cancel asked for in another process
     timings: dict[str, float] = field(default_factory=dict)
     _stage_started: float = 0.0
 
     def check(self) -> None:
-        if self.job_id in self.pool.lost:
+        if self.lost:
             raise JobLost()
-        if self.job_id in self.pool.cancel_requests:
+        if self.cancelled or self.job_id in self.pool.cancel_requests:
             raise JobCancelled()
         if self.pool.stopping.is_set():
             raise JobInterrupted()
@@ -126,10 +128,6 @@ class CancelRequests:
         self._ids.add(job_id)
         queue.request_cancel(self.pool.p.db, job_id)
 
-    def noticed(self, job_id: int) -> None:
-        """The heartbeat found the mark (set by another process)."""
-        self._ids.add(job_id)
-
     def discard(self, job_id: int) -> None:
         self._ids.discard(job_id)
 
@@ -153,7 +151,6 @@ class WorkerPool:
         self.stopping = threading.Event()
         self.paused = False
         self.cancel_requests = CancelRequests(self)
-        self.lost: set[int] = set()
         self.live: dict[int, dict] = {}
         self.running: dict[int, JobContext] = {}
         self._wake = threading.Condition()
@@ -200,37 +197,62 @@ class WorkerPool:
             t.start()
             self.threads.append(t)
         if self.size:
-            beat = threading.Thread(target=self._heartbeat, name="darkroom-heartbeat", daemon=True)
-            beat.start()
-            self.threads.append(beat)
+            helpers = [(self._heartbeat, "darkroom-heartbeat")]
+            if not self.p.db.is_sqlite:
+                helpers.append((self._listen, "darkroom-job-listener"))
+            for target, name in helpers:
+                t = threading.Thread(target=target, name=name, daemon=True)
+                t.start()
+                self.threads.append(t)
 
     def stop(self) -> None:
         self.stopping.set()
-        self.wake()
+        self._wake_here()
         deadline = time.monotonic() + 1.5
         for t in self.threads:
             t.join(timeout=max(0.05, deadline - time.monotonic()))
 
     def _heartbeat(self) -> None:
         while not self.stopping.wait(self.heartbeat_interval):
-            running = {c.job_id: (c.worker, c.attempts, c.stage, c.percent)
-                       for c in list(self.running.values())}
+            contexts = list(self.running.values())
+            running = {c.job_id: (c.worker, c.attempts, c.stage, c.percent) for c in contexts}
             try:
                 lost, cancel = queue.heartbeat(self.p.db, self.lease, running)
             except Exception as exc:  # the next beat tries again; the lease has slack for it
                 report_error(exc, "heartbeat")
                 continue
-            for job_id in cancel:
-                self.cancel_requests.noticed(job_id)
-            if lost:
-                log.warning("lost the lease of job(s) %s: another worker may run them now",
-                            sorted(lost))
-                self.lost.update(lost)
+            for ctx in contexts:
+                if self.running.get(ctx.job_id) is not ctx:
+                    continue  # it ended meanwhile (its row is no longer running: not lost)
+                if ctx.job_id in lost:
+                    ctx.lost = True
+                elif ctx.job_id in cancel:
+                    ctx.cancelled = True
 
     def wake(self) -> None:
+        """New work: this process's idle workers look at once, and on PostgreSQL every other
+        process's too (``NOTIFY``; without it they would find it at their next poll)."""
+        self._wake_here()
+        if not self.p.db.is_sqlite:
+            try:
+                queue.notify(self.p.db)
+            except Exception as exc:
+                log.warning("could not notify the other workers of new work: %s", exc)
+
+    def _wake_here(self) -> None:
         with self._wake:
             self._kicked = True
             self._wake.notify_all()
+
+    def _listen(self) -> None:
+        """Wake this process's workers on every ``NOTIFY`` of new work, reconnecting as needed."""
+        while not self.stopping.is_set():
+            try:
+                for _ in queue.notifications(self.p.db, self.stopping):
+                    self._wake_here()
+            except Exception as exc:
+                log.warning("job notifications interrupted (polling meanwhile): %s", exc)
+                self.stopping.wait(1.0)
 
     def pause(self) -> None:
         self.paused = True
@@ -303,7 +325,6 @@ class WorkerPool:
         finally:
             self.running.pop(ctx.job_id, None)
             self.cancel_requests.discard(ctx.job_id)
-            self.lost.discard(ctx.job_id)
             self.live.pop(ctx.job_id, None)
             self.p.queue.changed()
 
