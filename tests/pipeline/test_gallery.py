@@ -178,7 +178,7 @@ def test_bursts_group_frames_by_capture_time_or_by_hash(live_server, tmp_path):
     # Without a capture time the hash alone decides (in import order, after the others).
     undated = insert(live_server, sid, [{"analysis": {"dhash": far}},
                                         {"analysis": {"dhash": far}},
-                                        {"analysis": {"dhash": near}}])
+                                        {"status": "imported"}])  # analysed below
     # The same instant in another session is another shoot.
     elsewhere = insert(live_server, other, [{"captured_at": t[0] + timedelta(seconds=0.5)}])
     listed = {p["id"]: p["burst"] for p in every_page(
@@ -198,8 +198,8 @@ def test_bursts_group_frames_by_capture_time_or_by_hash(live_server, tmp_path):
     # finishing (its hash) joins the undated frame to its neighbour.
     late = insert(live_server, sid, [{"captured_at": t[3] + timedelta(seconds=1)}])[0]
     with pipeline_of(live_server).db.write() as s:
-        s.get(Photo, undated[2]).ai_score = 3.0
-        s.get(Photo, undated[2]).analysis = {"dhash": far}
+        analysed = s.get(Photo, undated[2])
+        analysed.status, analysed.analysis = "analyzed", {"dhash": far}
     listed = {p["id"]: p["burst"] for p in every_page(live_server, "/api/photos", {"limit": 50})}
     assert listed[frames[3]] == {"id": frames[3], "size": 2, "index": 0}
     assert listed[late] == {"id": frames[3], "size": 2, "index": 1}

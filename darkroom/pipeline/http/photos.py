@@ -47,7 +47,7 @@ def get_photo(photo_id: int):
     p = pipeline()
     with p.db.read() as s:
         photo = domain.get(s, photo_id)
-        body = photo_detail_json(photo, gallery.bursts(s, [photo.session_id]).get(photo_id))
+        body = photo_detail_json(photo, gallery.bursts(s, [photo]).get(photo_id))
         jobs, exports = domain.history(s, photo_id)
         body["jobs"] = [job_json(j, p.workers.live.get(j.id)) for j in jobs]
         body["exports"] = [export_json(e) for e in exports]
