@@ -5,6 +5,8 @@ Chromium turns into the pointer events the page follows."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from browser_support import PHONE, screenshot, wait_connected, wait_js
 from imagegen import write_image
@@ -30,15 +32,25 @@ def start_session(server, name, folder) -> int:
 
 
 def swipe(page, dx: float, dy: float = 0.0, steps: int = 8) -> None:
-    """A finger drawn across the card from its centre by (dx, dy) CSS pixels."""
+    """A finger drawn across the card from its upper middle by (dx, dy) CSS pixels, 16 ms a
+    step, then held still a moment before it lifts: a drag, not a flick (Chromium spends the
+    next tap after a flick on stopping the fling)."""
     box = page.locator("#m-card").bounding_box()
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 3
+    start = time.time()
     cdp = page.context.new_cdp_session(page)
-    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": y}]})
+
+    def touch(kind, points, at):
+        cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points,
+                                              "timestamp": start + at})
+
+    touch("touchStart", [{"x": x, "y": y}], 0)
     for step in range(1, steps + 1):
-        cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [
-            {"x": x + dx * step / steps, "y": y + dy * step / steps}]})
-    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+        touch("touchMove", [{"x": x + dx * step / steps, "y": y + dy * step / steps}], step * 0.016)
+    end = [{"x": x + dx, "y": y + dy}]
+    for hold in range(1, 4):
+        touch("touchMove", end, steps * 0.016 + hold * 0.1)
+    touch("touchEnd", [], steps * 0.016 + 0.4)
     cdp.detach()
 
 
@@ -183,17 +195,22 @@ def test_swipes_decide_and_flag_undo_brings_a_photo_back_and_all_survives_a_relo
                       "(document.querySelector('#m-decided'))")
     third = shown(phone)
     assert third not in (first, second)
+    phone.tap('.star[data-rating="4"]')
+    assert rated(watcher, third)["rating"] == 4
 
-    # After a reload the decisions hold: only the third photo is left, the counts come from
-    # the server, and the undo button still takes back the last decision.
+    # After a reload the decisions hold: only the third photo is left (with its stars), the
+    # counts come from the server, and the undo button still takes back the last action.
     phone.reload()
     wait_connected(phone)
     assert phone.evaluate("window.__noReload") is None
-    card_is(phone, third)
+    card_is(phone, third, rating=4)
     assert phone.inner_text("#m-left") == "1 to go"
     assert phone.inner_text("#m-decided") == "Approved 1 \u00b7 Rejected 1"
     assert marks_of(live_server, first)[3] == "approved"
     assert marks_of(live_server, second)[3] == "rejected"
+    phone.tap("#m-undo")
+    assert rated(watcher, third)["rating"] == 0
+    card_is(phone, third, rating=0)
     phone.tap("#m-undo")
     reverted = watcher.recv_type("photo_decision_reverted", timeout=10)
     assert (str(reverted["photo_id"]), reverted["previous_decision"]) == (second, "rejected")

@@ -145,7 +145,7 @@ function renderProgress() {
 function renderUndo() {
   const button = $("#m-undo");
   const action = undo.last();
-  button.disabled = !action || busy;
+  button.disabled = !action;
   if (!action) {
     say(button, "mobile.undo_nothing", undefined, "title");
     return;
@@ -209,18 +209,24 @@ function merge(id, patch) {
   return photo;
 }
 
-/** Set marks (rating, flag, color_label) on the current photo, undoably. */
+/**
+ * Set marks (rating, flag, color_label) on the current photo, undoably. The photo and the
+ * undo stack change at once (the next tap, or an undo, builds on this one; a reload right
+ * after still knows it), the PATCH follows in turn, and a refusal takes both back.
+ */
 function mark(change) {
   const photo = current();
   if (!photo) return undefined;
   const before = Object.fromEntries(Object.keys(change).map((k) => [k, photo[k] ?? (k === "rating" ? 0 : null)]));
-  merge(photo.id, change); // at once: the next tap builds on this one
+  merge(photo.id, change);
+  const entry = { kind: "marks", photo_id: photo.id, name: nameOf(photo), before };
+  undo.push(entry);
   return serial(async () => {
     try {
       const data = await api.patch(`/api/photos/${encodeURIComponent(photo.id)}`, change);
       if (data && data.photo) merge(photo.id, phonePhoto(data.photo));
-      undo.push({ kind: "marks", photo_id: photo.id, name: nameOf(photo), before });
     } catch (err) {
+      undo.remove(entry);
       merge(photo.id, before);
       showError(err);
     }
@@ -232,58 +238,62 @@ function reason() {
   return chip ? chip.dataset.reason : "";
 }
 
+/** Approve or reject the current photo (one decision at a time); undoable at once. */
 async function decide(action) {
   const photo = current();
   if (!photo || busy) return;
   busy = true;
-  renderUndo();
   card.dataset.swipe = action === "approve" ? "right" : "left";
   card.classList.add("leaving");
+  const decision = action === "approve" ? "approved" : "rejected";
+  const entry = { kind: "decision", photo_id: photo.id, name: nameOf(photo), decision };
+  undo.push(entry);
   const body = action === "reject" ? { reason: reason() } : { auto_export: false };
   await serial(async () => {
     try {
       await api.post(`/api/approval/${encodeURIComponent(photo.id)}/${action}`, body);
-      const decision = action === "approve" ? "approved" : "rejected";
       merge(photo.id, { decision });
-      undo.push({ kind: "decision", photo_id: photo.id, name: nameOf(photo), decision });
       queue.remove(photo.id);
       if (navigator.vibrate) navigator.vibrate(15);
     } catch (err) {
+      undo.remove(entry);
       showError(err);
       resetCard();
       if (err.status === 409) queue.refresh();
     }
   });
   busy = false;
-  renderUndo();
 }
 
-async function undoLast() {
-  const action = undo.last();
-  if (!action || busy) return;
-  busy = true;
-  renderUndo();
-  await serial(async () => {
+/** Take back the last action: taken off the stack at the tap, done after what is in flight. */
+function undoLast() {
+  const action = undo.pop();
+  if (!action) return undefined;
+  if (action.kind === "marks") merge(action.photo_id, action.before);
+  return serial(async () => {
     try {
       if (action.kind === "decision") {
         const data = await api.post(`/api/approval/${encodeURIComponent(action.photo_id)}/undo`, {});
-        undo.pop();
         const back = (data && data.photo) || { id: action.photo_id };
         const chosen = sessionSelect.value;
         if (!chosen || String(back.session_id ?? chosen) === chosen) await queue.pin(back);
       } else {
         const data = await api.patch(`/api/photos/${encodeURIComponent(action.photo_id)}`, action.before);
-        undo.pop();
-        merge(action.photo_id, (data && data.photo) ? phonePhoto(data.photo) : action.before);
+        if (data && data.photo) merge(action.photo_id, phonePhoto(data.photo));
       }
       flash($("#m-status"), "mobile.undone", { name: action.name });
     } catch (err) {
       showError(err);
-      if (err.status === 404 || err.status === 409) undo.pop(); // nothing left to take back
+      // A photo gone (404) or a decision already taken back elsewhere (409) has nothing left
+      // to undo; anything else may work on a second try.
+      if (err.status !== 404 && err.status !== 409) undo.push(action);
+      if (action.kind === "marks") {
+        api.get(`/api/photos/${encodeURIComponent(action.photo_id)}`)
+          .then((data) => data && data.photo && merge(action.photo_id, phonePhoto(data.photo)))
+          .catch(() => {}); // the server's marks come back with the next event or load
+      }
     }
   });
-  busy = false;
-  renderUndo();
 }
 
 function resetCard() {
@@ -341,7 +351,7 @@ const handlers = {
   photo_decision_reverted: (m) => {
     refreshSession(m.session_id);
     merge(m.photo_id, { decision: null });
-    queue.refresh();
+    queue.reverted(m.photo_id);
   },
   photo_rated: (m) => merge(m.photo_id, { rating: m.rating, flag: m.flag ?? null, color_label: m.color_label ?? null }),
   approval_queue_updated: (m) => {

@@ -4,7 +4,9 @@
  * only: decided photos leave the queue, so the head is always what comes
  * next), the queue's total, and one photo pinned in front (the one an undo
  * brought back, wherever it sits in capture order). Reloaded one request at
- * a time when an event says the queue changed.
+ * a time when an event says the queue changed; a photo decided here or
+ * anywhere stays out even when a reload that began before its decision
+ * answers after it, until an undo brings it back.
  */
 import { api, itemOf, listOf } from "../api.js";
 
@@ -42,6 +44,7 @@ export class PhoneQueue {
     this.ids = [];
     this.total = 0;
     this.pinned = undefined;
+    this.decided = new Set();
     this._inflight = null;
     this._again = false;
   }
@@ -68,7 +71,8 @@ export class PhoneQueue {
     const query = new URLSearchParams({ limit: String(HEAD) });
     if (this.sessionId) query.set("session_id", this.sessionId);
     const data = await api.get(`/api/approval/queue?${query}`);
-    this.ids = listOf(data, "photos").map((raw) => this.merge(raw).id);
+    this.ids = listOf(data, "photos").map((raw) => this.merge(raw).id)
+      .filter((id) => !this.decided.has(id));
     this.total = Number(data.total ?? data.count ?? this.ids.length);
     this.onChange();
   }
@@ -91,6 +95,7 @@ export class PhoneQueue {
 
   /** A photo left the queue (decided here or anywhere). */
   remove(id) {
+    this.decided.add(id);
     const had = this.ids.includes(id) || this.pinned === id;
     if (this.ids.includes(id)) this.total = Math.max(0, this.total - 1);
     this.ids = this.ids.filter((x) => x !== id);
@@ -99,9 +104,16 @@ export class PhoneQueue {
     if (had && this.ids.length < HEAD / 2 && this.total > this.ids.length) this.refresh();
   }
 
+  /** A decision on `id` was undone (anywhere): it may come back with the next reload. */
+  reverted(id) {
+    this.decided.delete(id);
+    return this.refresh();
+  }
+
   /** Show `raw` (a photo an undo brought back) first, then reload the queue around it. */
   pin(raw) {
     const photo = this.merge(itemOf(raw, "photo"));
+    this.decided.delete(photo.id);
     this.pinned = photo.id;
     this.onChange();
     return this.refresh();

@@ -39,7 +39,13 @@ export class UndoStack {
     return this.items[this.items.length - 1];
   }
 
-  /** Drop the last action (once it is undone). */
+  /** Forget `action` (one the server refused). */
+  remove(action) {
+    this.items = this.items.filter((a) => a !== action);
+    this._save();
+  }
+
+  /** Take the last action off (to undo it). */
   pop() {
     const action = this.items.pop();
     this._save();
