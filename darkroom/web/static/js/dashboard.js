@@ -26,6 +26,10 @@ await loadWords("dashboard");
 mountSwitch($("select[data-lang-switch]"));
 
 const listeners = new Map();
+let idle = 0;
+/** Run `fn` once the browser has painted and is idle (at most 200 ms later). */
+const whenIdle = window.requestIdleCallback
+  ? (fn) => window.requestIdleCallback(fn, { timeout: 200 }) : (fn) => setTimeout(fn, 16);
 const ctx = {
   photos: new Map(),
   sessions: new Map(),
@@ -38,11 +42,21 @@ const ctx = {
   emit(name, detail) {
     for (const fn of listeners.get(name) || []) fn(detail);
   },
-  /** Make `id` the photo the keys act on (the gallery, loupe and approval panel follow). */
+  /**
+   * Make `id` the photo the keys act on. "current" is told at once (the gallery and the
+   * loupe show it before the next frame); "current-idle" after the paint, to what can wait
+   * (the approval panel, the loupe's side), so a held arrow key never waits for them.
+   */
   select(id) {
     if (id === undefined || id === ctx.current) return;
     ctx.current = id;
     ctx.emit("current", id);
+    if (!idle) {
+      idle = whenIdle(() => {
+        idle = 0;
+        ctx.emit("current-idle", ctx.current);
+      });
+    }
   },
 };
 onChange(() => ctx.emit("language"));

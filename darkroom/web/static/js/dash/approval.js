@@ -73,7 +73,7 @@ export function createApproval(ctx) {
       decide("reject");
     } else if (ev.key === "Escape") reason.blur();
   });
-  ctx.on("current", (id) => { if (queue.ids.includes(id)) render(); });
+  ctx.on("current-idle", (id) => { if (id !== currentId && queue.ids.includes(id)) render(); });
   ctx.on("language", render);
 
   // --- export ---------------------------------------------------------

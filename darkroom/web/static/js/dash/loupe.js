@@ -231,11 +231,14 @@ export function createLoupe(ctx) {
     show();
   }
 
-  function show() {
+  /** The photo at once; with `side`, its histogram, metadata and details too (then fetched). */
+  function show(side = true) {
     const photo = photoOf(ctx.current);
     dialog.dataset.photo = String(ctx.current);
-    fillSide(photo);
+    setText($("#detail-name"), photo.file_name || t("photo.unnamed", { id: photo.id }));
     renderPanes();
+    if (!side) return;
+    fillSide(photo);
     fetchFull(ctx.current);
   }
 
@@ -264,9 +267,8 @@ export function createLoupe(ctx) {
   const resized = new ResizeObserver(() => { if (isOpen()) renderPanes(); });
   panes.forEach((pane) => resized.observe(pane));
 
-  ctx.on("current", () => {
-    if (isOpen()) show();
-  });
+  ctx.on("current", () => { if (isOpen()) show(false); });
+  ctx.on("current-idle", () => { if (isOpen()) show(); });
   ctx.on("photo", (photo) => {
     if (!isOpen() || !ids.includes(photo.id)) return;
     if (photo.id === ctx.current) fillSide(photo);
