@@ -257,7 +257,7 @@ class Hub:
                                             name="darkroom-dispatcher", daemon=True)
         self._dispatcher.start()
         if self.stream is not None:
-            self.stream.start(self._seq, self._feed, self._new_epoch)
+            self.stream.start(self._seq, self._feed, self._new_epoch, self._queue.qsize)
         log.info("hub started", extra={"epoch": self.epoch, "seq": self._seq})
 
     def stop(self) -> None:

@@ -34,6 +34,7 @@ _READ_COUNT = 1024
 _BLOCK_MS = 500  # how long one XREAD waits; bounds how long stop() waits for the reader
 _BACKOFF_FIRST, _BACKOFF_MAX = 0.05, 2.0
 _DRAIN_ON_STOP = 2.0  # seconds stop() lets the publisher store what is buffered
+_MAX_QUEUED = 2048  # items waiting in the hub's queue above which the reader waits
 
 
 class _Backoff:
@@ -62,6 +63,7 @@ class RedisLink:
         self._stopping = False
         self._threads: list[threading.Thread] = []
         self._feed: Callable[[list], None] = lambda rows: None
+        self._queued: Callable[[], int] = lambda: 0
         self._reset: Callable[[str], None] = lambda epoch: None
         self._last_id = "0-0"
         self._epoch = ""
@@ -74,9 +76,16 @@ class RedisLink:
 
     # --- lifecycle -------------------------------------------------------------
 
-    def start(self, seq: int, feed: Callable[[list], None], reset: Callable[[str], None]) -> None:
-        """Follow the stream after ``seq`` (the hub's position) and publish what is sent."""
+    def start(self, seq: int, feed: Callable[[list], None], reset: Callable[[str], None],
+              queued: Optional[Callable[[], int]] = None) -> None:
+        """Follow the stream after ``seq`` (the hub's position) and publish what is sent.
+
+        ``queued``: how much the hub has yet to take; the reader waits while it is
+        over ``_MAX_QUEUED`` (what the hub cannot take yet stays in Redis, not in memory).
+        """
         self._feed, self._reset = feed, reset
+        if queued is not None:
+            self._queued = queued
         self._last_id = f"{seq}-0"
         self._epoch = self.log.epoch
         self._threads = [threading.Thread(target=self._publish_loop, name="darkroom-bus-publish",
@@ -208,6 +217,8 @@ class RedisLink:
                         log.info("bus: reading again", extra={"after": self._last_id})
                     self.reader_ok = True
                     backoff.reset()
+                while self._queued() > _MAX_QUEUED and not self._stop.is_set():
+                    time.sleep(0.002)
                 answer = client.xread({stream: self._last_id}, count=_READ_COUNT, block=_BLOCK_MS)
             except Exception as exc:
                 self._failed("read", exc)
