@@ -216,8 +216,6 @@ def test_the_phone_view_speaks_one_language_and_switches_in_place(busy_server, o
 
 @pytest.mark.browser
 @pytest.mark.timeout(90)
-@pytest.mark.xfail(strict=False, reason="the dashboard's words are being moved into dashboard.json "
-                   "(issue 12); data such as names, paths and channels still needs data-i18n-skip")
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_the_dashboard_speaks_one_language_and_switches_in_place(busy_server, open_page, lang):
     page = open_page(busy_server.url + "/", locale=LOCALES[lang])
