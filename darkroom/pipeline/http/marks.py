@@ -17,15 +17,9 @@ from darkroom.pipeline.http.serialise import photo_json
 bp = Blueprint("marks", __name__)
 
 
-def marked_json(photo: Photo) -> dict:
-    """The photo as ``photo_json`` gives it, sure to carry its marks."""
-    return {**photo_json(photo), "rating": photo.rating or 0, "flag": photo.flag,
-            "color_label": photo.color_label}
-
-
 def _photo(photo_id: int) -> dict:
     with pipeline().db.read() as s:
-        return marked_json(photos_domain.get(s, photo_id))
+        return photo_json(photos_domain.get(s, photo_id))
 
 
 @bp.patch("/api/photos/<id:photo_id>")
@@ -46,7 +40,7 @@ def mark_photos():
     marks.apply(p, ids, new)
     with p.db.read() as s:
         rows = {ph.id: ph for ph in s.scalars(select(Photo).where(Photo.id.in_(ids)))}
-        out = [marked_json(rows[i]) for i in ids if i in rows]
+        out = [photo_json(rows[i]) for i in ids if i in rows]
     return jsonify({"success": True, "updated": len(ids), "photos": out})
 
 

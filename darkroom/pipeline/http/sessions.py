@@ -14,10 +14,9 @@ bp = Blueprint("sessions", __name__)
 
 
 def session_json(s, session) -> dict:
-    """A session, with its copy-on-import folders (None: photos stay where they are) and its
-    develop mode."""
+    """A session, with its copy-on-import folders (None: photos stay where they are)."""
     return {**_session_json(s, session), "library_folder": session.library_folder,
-            "backup_folder": session.backup_folder, "develop": session.develop_mode}
+            "backup_folder": session.backup_folder}
 
 
 @bp.post("/api/sessions")
