@@ -26,7 +26,7 @@ def attr(page, photo_id, name: str) -> str:
 
 def wait_attr(page, photo_id, name: str, value: str) -> None:
     page.wait_for_selector(f'{tile(photo_id)}[data-{name}="{value}"]', state="attached",
-                           timeout=10_000)
+                           timeout=20_000)
 
 
 def current(page) -> str:
@@ -46,6 +46,7 @@ def dashboards(server, open_page, count=2):
     return pages
 
 
+@pytest.mark.timeout(120)
 def test_keys_rate_flag_label_and_undo_and_every_other_dashboard_follows(live_server, open_page,
                                                                          tmp_path):
     session_id = new_session(live_server, "Keys", tmp_path / "keys")
