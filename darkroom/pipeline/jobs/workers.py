@@ -302,7 +302,8 @@ class WorkerPool:
         except JobLost:
             log.warning("job %d dropped: its lease expired and it was requeued", ctx.job_id)
         except JobInterrupted:
-            self._finish(ctx, JobStatus.PENDING, photo_status=PhotoStatus.QUEUED)
+            if self._finish(ctx, JobStatus.PENDING, photo_status=PhotoStatus.QUEUED):
+                self.wake()  # another process's workers may take it at once
             log.info("job %d interrupted by shutdown; back to pending", ctx.job_id)
         except JobCancelled:
             if self._finish(ctx, JobStatus.CANCELLED, photo_status=PhotoStatus.ANALYZED):
