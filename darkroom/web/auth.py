@@ -48,7 +48,8 @@ COOKIE_MAX_AGE = 30 * 24 * 3600
 CSRF_HEADER = "X-Darkroom-Request"
 QUERY_TOKEN_PATHS = frozenset({"/ws", "/events", "/ws/poll"})
 # Probes (systemd, a load balancer) have no token: /readyz gives them its status only.
-PUBLIC_PATHS = frozenset({"/pair", "/healthz", "/readyz"})
+# The pairing page and its stylesheet (an unpaired phone sees it), and the probes.
+PUBLIC_PATHS = frozenset({"/pair", "/static/css/base.css", "/healthz", "/readyz"})
 PAIR_NEXT = ("/", "/mobile")  # where a pairing link may lead
 CHECK_INTERVAL = 1.0  # seconds between looks at the token file
 EXTENSION = "darkroom_auth"

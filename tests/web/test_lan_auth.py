@@ -328,3 +328,10 @@ def test_rotation_ends_websocket_sessions_with_1008_in_process(lan_server):
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
     assert closed.value.rcvd.reason == "token rotated"
     assert lan_server.get("/websocket/stats").status_code == 401  # the old token
+
+
+def test_the_pairing_page_gets_its_stylesheet_and_nothing_else_of_static(lan_server):
+    """An unpaired phone sees a styled pairing page; every other static file needs the token."""
+    assert requests.get(lan_server.url + "/static/css/base.css", timeout=10).status_code == 200
+    for path in ("/static/css/dashboard.css", "/static/js/api.js", "/static/css/base.css/../dashboard.css"):
+        assert requests.get(lan_server.url + path, timeout=10).status_code == 401, path
