@@ -12,7 +12,6 @@ import logging
 from typing import TYPE_CHECKING, Optional
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
 
 from darkroom.db import Photo, utcnow
 from darkroom.pipeline import sessions
@@ -46,16 +45,6 @@ def count(p: "Pipeline", session_id: Optional[int] = None) -> int:
         if session_id is not None:
             q = q.where(Photo.session_id == session_id)
         return int(s.scalar(q) or 0)
-
-
-def waiting(s: Session, session_id: Optional[int] = None,
-            limit: int = 500) -> tuple[list[Photo], int]:
-    """Photos awaiting a decision, best ``ai_score`` first, and how many there are in all."""
-    q = select(Photo).where(waiting_filter())
-    if session_id is not None:
-        q = q.where(Photo.session_id == session_id)
-    total = s.scalar(select(func.count()).select_from(q.subquery()))
-    return list(s.scalars(q.order_by(Photo.ai_score.desc(), Photo.id).limit(limit))), total
 
 
 def decide(p: "Pipeline", photo_id: int, decision: Decision, reason: str = "") -> dict:

@@ -40,7 +40,7 @@ TIME = nullable("string", format="date-time")
 TRUE = {"const": True}
 FLAG = {"enum": ["pick", "reject", None]}
 LABEL = {"enum": ["red", "yellow", "green", "blue", "purple", None]}
-CURSOR = {"type": "string", "maxLength": 200}
+CURSOR = {"type": "string", "maxLength": 4096}
 
 
 def ok(fields: dict[str, Any] | None = None, optional: dict[str, Any] | None = None) -> dict:
@@ -61,7 +61,7 @@ SCHEMAS: dict[str, Any] = {
                   "status": STR, "decision": nullable("string"), "decision_reason": nullable("string"),
                   "decided_at": TIME, "error": nullable("string"), "imported_at": TIME, "updated_at": TIME,
                   "thumbnail_url": STR, "preview_url": STR, "developed_url": nullable("string"),
-                  "developed_thumbnail_url": nullable("string"),
+                  "developed_thumbnail_url": nullable("string"), "full_url": STR,
                   "rating": {"type": "integer", "minimum": 0, "maximum": 5}, "flag": FLAG,
                   "color_label": LABEL, "captured_at": TIME},
                  {"burst": nullable("object", properties={"id": INT, "size": INT, "index": INT}),
@@ -175,7 +175,7 @@ OPERATIONS: list[tuple] = [
                      q("flag", {"enum": ["pick", "reject", "none"]}),
                      q("color_label", {"enum": ["red", "yellow", "green", "blue", "purple", "none"]}),
                      q("sort", {"enum": ["captured", "score", "name"]}), q("order", {"enum": ["asc", "desc"]}),
-                     q("cursor", CURSOR, "next_cursor of the page before"),
+                     q("cursor", CURSOR, "next_cursor of the page before, sent with the same filters and sort"),
                      q("limit", LIMIT), q("offset", {"type": "integer", "minimum": 0})]}),
     ("patch", "/api/photos", "photos", "Rate, flag or label many photos (one photo_rated each)",
      {"200": ok({"updated": INT, "photos": {"type": "array", "items": ref("Photo")}})},
@@ -210,7 +210,9 @@ OPERATIONS: list[tuple] = [
      {"200": ok({"job": ref("Job")})}, {"requestBody": EMPTY_BODY}),
     ("get", "/api/queue", "jobs", "Queue counts and state",
      {"200": ok({"counts": ref("QueueCounts"), "paused": BOOL, "workers": INT, "eta": obj(
-         {"seconds": nullable("number"), "remaining": INT, "sessions": OBJ})})}, {}),
+         {"seconds": nullable("number"), "remaining": INT, "sessions": {
+             "type": "object", "additionalProperties": obj({"seconds": nullable("number"), "remaining": INT})}})})},
+     {}),
     ("post", "/api/queue/pause", "jobs", "Pause the develop workers", {"200": ok({"paused": {"const": True}})},
      {"requestBody": EMPTY_BODY}),
     ("post", "/api/queue/resume", "jobs", "Resume the develop workers", {"200": ok({"paused": {"const": False}})},

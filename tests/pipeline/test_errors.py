@@ -65,6 +65,8 @@ DOMAIN_MODULES = (
     "darkroom.pipeline.jobs.lifecycle", "darkroom.pipeline.jobs.queue",
     "darkroom.pipeline.jobs.workers", "darkroom.pipeline.jobs.develop",
     "darkroom.pipeline.jobs.export", "darkroom.pipeline.jobs.notifier",
+    "darkroom.pipeline.gallery", "darkroom.pipeline.eta", "darkroom.pipeline.media.histogram",
+    "darkroom.pipeline.marks", "darkroom.pipeline.media.xmp_sidecar",
 )
 
 
