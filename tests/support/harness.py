@@ -335,7 +335,8 @@ class AppProcess(Server):
             time.sleep(0.1)
 
     def output(self) -> str:
-        self.log.flush()
+        if not self.log.closed:  # after kill() too: a failing test's message shows the log
+            self.log.flush()
         return self.log_path.read_text(errors="replace")
 
     def terminate(self, sig: int = signal.SIGTERM, timeout: float = 10) -> float:
