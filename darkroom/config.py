@@ -68,10 +68,11 @@ def _csv(value: str) -> list[str]:
 
 def opt(default: Any = MISSING, help: str = "", *, factory: Any = MISSING, group: str = "server",
         choices: Optional[Sequence[str]] = None, flag: Optional[str] = None, shown: Optional[str] = None,
-        extra_env: Sequence[str] = (), path_list: bool = False):
+        extra_env: Sequence[str] = (), path_list: bool = False, minimum: Optional[float] = None):
     """A ``Config`` field with what its flag, env variable and file key need to say about it."""
     meta = {"help": help, "group": group, "choices": tuple(choices) if choices else None,
-            "flag": flag, "shown": shown, "extra_env": tuple(extra_env), "path_list": path_list}
+            "flag": flag, "shown": shown, "extra_env": tuple(extra_env), "path_list": path_list,
+            "minimum": minimum}
     if factory is not MISSING:
         return field(default_factory=factory, metadata=meta)
     return field(default=default, metadata=meta)
@@ -153,7 +154,7 @@ class Config:
                                   help=f"folder imports may come from (repeatable; env: '{os.pathsep}' list)")
     max_import_size: int = opt(2 * 1024**3, "largest file an import reads, bytes", group="pipeline")
     workers: int = opt(factory=lambda: os.cpu_count() or 2, shown="number of cores", group="pipeline",
-                       help="develop worker threads")
+                       minimum=0, help="develop worker threads (0: this process runs no jobs)")
     export_dirs: list[str] = opt(factory=list, group="pipeline", flag="--export-dir",
                                  shown="<data_dir>/exports and Pictures",
                                  help="folder exports may write to (repeatable; env: comma list)")
@@ -176,11 +177,11 @@ class Config:
                             group="studio")
     redis_buffer: int = opt(10_000, "events a process buffers while Redis is unreachable", group="studio")
     presence_ttl: float = opt(15.0, "seconds a process's clients stay listed in Redis without a refresh",
-                              group="studio")
+                              group="studio", minimum=1.0)
     media_dir: str = opt("", "renders, previews and thumbnails, shared by every process", group="studio",
                          shown="<data_dir>")
     job_lease: float = opt(30.0, "seconds a worker's claim on a job lasts without a heartbeat",
-                           group="studio")
+                           group="studio", minimum=1.0)
 
     # --- monitor -------------------------------------------------------------
     monitor_interval: float = opt(10.0, "seconds between system_status events", group="monitor")
@@ -260,9 +261,9 @@ def _convert(f, raw: str, where: str):
         if kind == "bool":
             return parse_bool(raw, where)
         if kind == "int":
-            return int(raw.strip())
+            return _check_minimum(f, int(raw.strip()), where)
         if kind == "float":
-            return float(raw.strip())
+            return _check_minimum(f, float(raw.strip()), where)
     except ValueError as exc:
         if isinstance(exc, ConfigError):
             raise
@@ -270,6 +271,13 @@ def _convert(f, raw: str, where: str):
     value = raw
     _check_choice(f, value, where)
     return Path(value) if kind == "Path" else value
+
+
+def _check_minimum(f, value, where: str):
+    minimum = f.metadata.get("minimum")
+    if minimum is not None and value < minimum:
+        raise ConfigError(f"{where}: {value!r} is below the least allowed, {minimum:g}")
+    return value
 
 
 def _check_choice(f, value, where: str) -> None:
@@ -288,11 +296,11 @@ def _from_file(f, value, where: str):
     if kind == "int":
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(f"{where}: {value!r} is not an integer")
-        return value
+        return _check_minimum(f, value, where)
     if kind == "float":
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{where}: {value!r} is not a number")
-        return float(value)
+        return _check_minimum(f, float(value), where)
     if kind == "list":
         if isinstance(value, str):
             value = [value]

@@ -57,6 +57,8 @@ def test_explain_says_where_each_value_came_from(tmp_path):
     ({"DARKROOM_PORT": "51OO"}, "not an integer"),
     ({"DARKROOM_CPU_WARNING": "high"}, "not a number"),
     ({"DARKROOM_LOG_FORMAT": "xml"}, "not one of text, json"),
+    ({"DARKROOM_WORKERS": "-1"}, "-1 is below the least allowed, 0"),
+    ({"DARKROOM_JOB_LEASE": "0"}, "below the least allowed, 1"),
 ])
 def test_bad_values_are_refused_not_guessed(env, message):
     with pytest.raises(ConfigError, match=message):
@@ -69,6 +71,7 @@ def test_bad_values_are_refused_not_guessed(env, message):
     ("prot = 5100\n", "unknown key 'prot'"),
     ('port = "5100"\n', "not an integer"),
     ("port = \n", "config file"),
+    ("job_lease = 0.5\n", "0.5 is below the least allowed, 1"),
 ])
 def test_bad_config_files_are_refused(tmp_path, text, message):
     toml = write(tmp_path / "bad.toml", text)

@@ -14,9 +14,8 @@ import psutil
 import pytest
 from imagegen import write_corrupt, write_image
 from pipeline_support import Recorder, create_session, ok, wait_developed
-from sqlalchemy import inspect, text
 
-from darkroom.db import SCHEMA_VERSION, Database, ImportItem, Photo
+from darkroom.db import Database, Photo
 
 pytestmark = pytest.mark.databases
 
@@ -224,25 +223,6 @@ def test_originals_are_untouched_by_import_develop_and_export(live_server, tmp_p
                                                                st.st_mode)
         assert now.st_ctime_ns == st.st_ctime_ns  # not even its metadata was changed
     assert sorted(p.name for p in folder.iterdir()) == ["IMG_1.jpg", "IMG_2.tif"]
-
-
-def test_an_existing_database_is_migrated_to_durable_imports(database_url):
-    db = Database(database_url)
-    assert db.create_schema() == SCHEMA_VERSION == 2
-    # Make it a version 1 database: no import_items, version 1 recorded.
-    with db.write() as s:
-        s.execute(text("DROP TABLE import_items"))
-        s.execute(text("UPDATE schema_version SET version = 1"))
-    assert "import_items" not in inspect(db.engine).get_table_names()
-    db.dispose()
-    again = Database(database_url)
-    assert again.create_schema() == 2
-    assert "import_items" in inspect(again.engine).get_table_names()
-    with again.read() as s:
-        versions = s.scalars(text("SELECT version FROM schema_version ORDER BY version")).all()
-        assert versions == [1, 2]
-        assert s.query(ImportItem).count() == 0
-    again.dispose()
 
 
 def test_a_photo_stored_before_a_crash_without_its_develop_job_is_finished(start_app, tmp_path,
