@@ -12,24 +12,10 @@ import warnings
 
 import jsonschema
 import pytest
+from event_samples import full_args
 from rawws import RawClient
 
 import websocket_events as events
-
-SAMPLES = {"string": "text", "integer": 3, "number": 2.5, "boolean": True,
-           "object": {"k": [1, 2]}, "array": [1], "id": 7}
-
-
-def sample_args(event: events.EventType) -> dict:
-    args = {}
-    for f in event.fields:
-        value = SAMPLES[f.type]
-        if f.minimum is not None and f.type in ("integer", "number"):
-            value = max(value, f.minimum)
-        if f.maximum is not None and f.type in ("integer", "number"):
-            value = min(value, f.maximum)
-        args[f.name] = value
-    return args
 
 
 def test_every_catalogue_event_arrives_with_its_fields_and_types(live_server):
@@ -38,7 +24,7 @@ def test_every_catalogue_event_arrives_with_its_fields_and_types(live_server):
     client = live_server.ws()
     client.subscribe(*events.CHANNELS)
     for event in events.CATALOGUE:
-        args = sample_args(event)
+        args = full_args(event)
         getattr(events, f"broadcast_{event.name}")(**args)
         msg = client.events(1)[0]
         assert msg["type"] == event.name and msg["channel"] == event.channel

@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
+from event_samples import full_args, sample
 from jsonschema import Draft202012Validator, FormatChecker
 
 import websocket_events as events
@@ -17,25 +18,6 @@ from darkroom.realtime.protocol import utc_timestamp
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 NAMES = [e.name for e in events.CATALOGUE]
-
-
-def sample(field, variant: int = 0):
-    """A valid value for ``field`` (``variant`` 1 picks the other id type)."""
-    if field.type == "id":
-        return ("task-abc123", 7)[variant % 2]
-    if field.choices:
-        return field.choices[variant % len(field.choices)]
-    if field.type in ("integer", "number"):
-        low = field.minimum if field.minimum is not None else 0
-        high = field.maximum if field.maximum is not None else low + 100
-        value = (low + high) / 2
-        return int(value) if field.type == "integer" else value + 0.25
-    return {"string": "some text", "boolean": True, "object": {"k": [1, "a"]},
-            "array": [1, 2]}[field.type]
-
-
-def full_args(event, variant: int = 0) -> dict:
-    return {f.name: sample(f, variant) for f in event.fields}
 
 
 def required_args(event) -> dict:
