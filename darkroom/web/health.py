@@ -6,9 +6,10 @@ nothing else. ``/readyz`` checks, in a few milliseconds:
 
 - ``database``: a connection answers ``SELECT 1``;
 - ``hub``: the hub runs and its dispatcher thread is alive;
-- ``event_log``: the log's table answers, and the last batch the hub appended
-  was stored (a failing append makes the hub deliver live only: no resume);
-- ``redis``: only when one is configured (none is yet).
+- ``event_log``: the log answers (its table, or the Redis stream), and the last
+  batch the hub appended was stored (a failing append makes the hub deliver live
+  only: no resume);
+- ``redis``: only with ``REDIS_URL``: the link to the shared stream is up.
 
 200 ``{"status": "ready"}`` or 503 ``{"status": "not_ready", "failing": [...]}``
 naming the failing parts, with each check's error and milliseconds. Both need
@@ -58,13 +59,19 @@ def checks(app: Flask) -> dict[str, dict]:
         return None
 
     def event_log():
-        with runtime.db.engine.connect() as conn:
-            conn.execute(text("SELECT seq FROM event_log ORDER BY seq DESC LIMIT 1"))
+        hub.log.oldest_seq()  # the log answers, in SQL or in Redis
         if tap.last_error is not None:
             return f"the last append failed: {tap.last_error}"[:300]
         return None
 
-    return {"database": _timed(database), "hub": _timed(hub_alive), "event_log": _timed(event_log)}
+    def redis():
+        bus = hub.bus_health()
+        return None if bus["connected"] else f"Redis unreachable: {bus['last_error']}"[:300]
+
+    out = {"database": _timed(database), "hub": _timed(hub_alive), "event_log": _timed(event_log)}
+    if hub.bus_health()["kind"] == "redis":
+        out["redis"] = _timed(redis)
+    return out
 
 
 def init_app(app: Flask) -> None:

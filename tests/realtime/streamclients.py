@@ -65,8 +65,9 @@ class SseClient:
             raise ConnectionError("the server closed the stream")
         self.buffer += chunk
 
-    def record(self, timeout: float = 10) -> dict:
-        """The next dispatched record: ``{"event", "id", "data" (parsed), "raw" (data bytes)}``."""
+    def record(self, timeout: float = 10, stop_at_comment: bool = False) -> Optional[dict]:
+        """The next dispatched record: ``{"event", "id", "data" (parsed), "raw" (data bytes)}``;
+        with ``stop_at_comment``, None as soon as a comment (a heartbeat) has been read."""
         deadline = time.monotonic() + timeout
         while True:
             while b"\n\n" not in self.buffer:
@@ -87,6 +88,8 @@ class SseClient:
             if "retry" in fields:
                 self.retry = int(fields["retry"][-1])
             if "data" not in fields:
+                if stop_at_comment and block.startswith(b":"):
+                    return None
                 continue  # a comment (heartbeat) or an empty record dispatches nothing
             raw = b"\n".join(fields["data"])
             return {"event": fields.get("event", [b"message"])[-1].decode(),
@@ -115,11 +118,7 @@ class SseClient:
         seen = len(self.comments)
         deadline = time.monotonic() + timeout
         while len(self.comments) == seen:
-            try:
-                self.record(max(deadline - time.monotonic(), 0.001))
-            except TimeoutError:
-                if len(self.comments) == seen:
-                    raise
+            self.record(max(deadline - time.monotonic(), 0.001), stop_at_comment=True)
         return self.comments[seen]
 
     def ended(self, timeout: float = 10) -> bool:

@@ -141,6 +141,8 @@ def test_redis_down_for_5_seconds_publishers_do_not_block_and_buffered_events_ar
     assert time.monotonic() - t0 < 3.0  # promptly, not after the 10 s store timeout
     bus = b.stats()["bus"]
     assert bus["last_error"] and bus["dropped"] == 0
+    not_ready = b.get("/readyz")
+    assert not_ready.status_code == 503 and "redis" in not_ready.json()["failing"]
     time.sleep(max(0.0, 5.0 - (time.monotonic() - started)))  # the outage lasts 5 s
     private_studio.redis.start()
     got = watcher.events(50, timeout=40)
@@ -149,6 +151,7 @@ def test_redis_down_for_5_seconds_publishers_do_not_block_and_buffered_events_ar
     b.wait_for(lambda: b.stats()["bus"]["connected"], timeout=20, what="B reconnected")
     bus = b.stats()["bus"]
     assert bus["buffered"] == 0 and bus["reconnects"] >= 1
+    assert b.get("/readyz").status_code == 200
     a.wait_for(lambda: a.stats()["bus"]["reconnects"] >= 1, timeout=20, what="A's reader back")
 
 

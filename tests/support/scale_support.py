@@ -127,7 +127,8 @@ class WebProcess(Server):
         return answer.json()
 
     def output(self) -> str:
-        self._log.flush()
+        if not self._log.closed:  # after kill() too: a failing test's message shows the log
+            self._log.flush()
         return self.log_path.read_text(errors="replace")
 
     def terminate(self) -> None:
