@@ -228,6 +228,8 @@ def notifications(db: Database, stop: threading.Event, poll: float = 1.0) -> Ite
         while not stop.is_set():
             for _ in conn.notifies(timeout=poll):
                 yield None
+                if stop.is_set():  # a stop's own NOTIFY ends the wait at once
+                    break
     finally:
         raw.invalidate()
 

@@ -207,7 +207,7 @@ class WorkerPool:
 
     def stop(self) -> None:
         self.stopping.set()
-        self._wake_here()
+        self.wake()  # on PostgreSQL the NOTIFY also ends the listener's wait at once
         deadline = time.monotonic() + 1.5
         for t in self.threads:
             t.join(timeout=max(0.05, deadline - time.monotonic()))
