@@ -52,6 +52,7 @@ def queue_ids(page) -> list[str]:
     return page.evaluate("[...document.querySelectorAll('#approval-list li')].map(li => li.dataset.photo)")
 
 
+@pytest.mark.timeout(120)  # 4 imports and develops on a loaded machine
 def test_dashboard_shows_an_http_import_live_with_thumbnails_and_progress(live_server, open_page,
                                                                           tmp_path):
     folder = make_folder(tmp_path / "shoot", 4)
@@ -64,7 +65,7 @@ def test_dashboard_shows_an_http_import_live_with_thumbnails_and_progress(live_s
     card = f'[data-session="{session_id}"]'
     page.wait_for_selector(f"{card} .name")
     assert page.inner_text(f"{card} .name") == "Saturday shoot"
-    wait_js(page, f"{LOADED_THUMBS} >= 4", timeout=30, what="4 thumbnails loaded")
+    wait_js(page, f"{LOADED_THUMBS} >= 4", timeout=50, what="4 thumbnails loaded")
     wait_js(page, f"document.querySelector('{card} progress').value === 100", timeout=30,
             what="session progress at 100%")
     assert "4/4 processed" in page.inner_text(f"{card} .counts-line")
