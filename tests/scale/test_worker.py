@@ -76,7 +76,8 @@ def test_a_web_process_with_no_workers_and_a_worker_process_share_the_jobs(insta
     assert (install.media_dir / "renders" / f"{imported['photo_id']}.jpg").is_file()
 
     # A cancel asked on the web process stops the job running in the worker process.
-    big = write_image(tmp_path / "IMG_2.jpg", 3000, 2000, seed=4)
+    # Big enough that its develop outlasts a heartbeat (2 s), which carries the cancel.
+    big = write_image(tmp_path / "IMG_2.jpg", 8000, 5000, seed=4)
     second = ok(web.post("/import/file", {"file_path": str(big)}))["job_id"]
     _next(client, second, "job_started")  # running in the worker (progress stages coalesce)
     answer = web.post(f"/api/jobs/{second}/cancel")
