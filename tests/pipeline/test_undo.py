@@ -34,9 +34,11 @@ def test_undo_returns_the_photo_to_the_queue_and_reopens_the_session(live_server
         body = ok(live_server.post(f"/api/approval/{pid}/undo"))
         assert body["previous_decision"] == "approved"
         assert body["photo"]["id"] == pid and body["photo"]["decision"] is None
+        # The approval's own queue and session updates may still arrive first (state
+        # events are coalesced): wait for the ones the undo sends.
         rec.wait(lambda ev: rec.of("photo_decision_reverted", photo_id=pid)
-                 and rec.of("approval_queue_updated", session_id=session_id)
-                 and rec.of("session_updated", session_id=session_id),
+                 and rec.of("approval_queue_updated", session_id=session_id, queue_count=1)
+                 and rec.of("session_updated", session_id=session_id, status="awaiting_approval"),
                  what="the revert, the queue and the session")
         reverted = rec.of("photo_decision_reverted", photo_id=pid)[0]
         assert (reverted["session_id"], reverted["previous_decision"]) == (session_id,
