@@ -12,31 +12,15 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timedelta, timezone
 
+from job_rows import database_with_jobs
 from sqlalchemy import select, update
 
-from darkroom.db import Database, Job, Photo, PhotoSession
+from darkroom.db import Database, Job, Photo
 from darkroom.pipeline.jobs import queue
 from darkroom.pipeline.status import JobStatus
 
 JOBS = 12
 ROUNDS = 40
-
-
-def _database_with_jobs(url: str, count: int) -> Database:
-    db = Database(url)
-    db.create_schema()
-    with db.write() as s:
-        session = PhotoSession(name="Race", import_folder="/x")
-        s.add(session)
-        s.flush()
-        for i in range(count):
-            photo = Photo(session_id=session.id, file_path=f"/x/{i}.jpg", file_name=f"{i}.jpg",
-                          content_hash=f"{i:064d}", file_size=1, format="jpeg")
-            s.add(photo)
-            s.flush()
-            s.add(Job(photo_id=photo.id, session_id=session.id, priority=1 + i % 10,
-                      preset="WhiteLayer_v4"))
-    return db
 
 
 def _claim_all(db: Database, worker: str, start: threading.Barrier, out: list[int]) -> None:
@@ -46,7 +30,7 @@ def _claim_all(db: Database, worker: str, start: threading.Barrier, out: list[in
 
 
 def test_two_connections_racing_never_claim_a_job_twice(database_url):
-    setup = _database_with_jobs(database_url, JOBS)
+    setup = database_with_jobs(database_url, JOBS)
     first, second = Database(database_url), Database(database_url)
     try:
         for _ in range(ROUNDS):
@@ -69,7 +53,7 @@ def test_two_connections_racing_never_claim_a_job_twice(database_url):
 
 
 def test_claiming_takes_the_most_urgent_then_oldest_and_recover_puts_running_back(database_url):
-    db = _database_with_jobs(database_url, JOBS)
+    db = database_with_jobs(database_url, JOBS)
     try:
         order = []
         while (job := queue.claim(db, "w", 30.0)) is not None:
@@ -95,7 +79,7 @@ def _job(db: Database, job_id: int) -> Job:
 
 
 def test_a_claim_is_a_lease_the_heartbeat_renews_and_fences(database_url):
-    db = _database_with_jobs(database_url, 2)
+    db = database_with_jobs(database_url, 2)
     try:
         mine = queue.claim(db, "host:1:1", 30.0)
         row = _job(db, mine.job_id)
@@ -119,7 +103,7 @@ def test_a_claim_is_a_lease_the_heartbeat_renews_and_fences(database_url):
 
 
 def test_the_reaper_requeues_expired_leases_counts_attempts_and_gives_up(database_url):
-    db = _database_with_jobs(database_url, 3)
+    db = database_with_jobs(database_url, 3)
     try:
         claimed = [queue.claim(db, f"w{i}", 30.0) for i in range(3)]
         lost, slow, cancelled = claimed

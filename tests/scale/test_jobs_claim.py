@@ -11,9 +11,10 @@ from __future__ import annotations
 import threading
 
 import pytest
+from job_rows import database_with_jobs
 from sqlalchemy import text
 
-from darkroom.db import Database, Job, Photo, PhotoSession
+from darkroom.db import Database, Job
 from darkroom.pipeline.jobs import queue
 
 CLAIMERS = 6
@@ -22,22 +23,8 @@ JOBS = 200
 
 @pytest.fixture
 def jobs_db(postgres_url):
-    def make(count: int) -> Database:
-        db = Database(postgres_url)
-        db.create_schema()
-        with db.write() as s:
-            session = PhotoSession(name="Claims", import_folder="/x")
-            s.add(session)
-            s.flush()
-            photos = [Photo(session_id=session.id, file_path=f"/x/{i}.jpg", file_name=f"{i}.jpg",
-                            content_hash=f"{i:064d}", file_size=1, format="jpeg") for i in range(count)]
-            s.add_all(photos)
-            s.flush()
-            s.add_all([Job(photo_id=p.id, session_id=session.id, priority=1 + i % 10,
-                           preset="WhiteLayer_v4") for i, p in enumerate(photos)])
-        return db
     made: list[Database] = []
-    yield lambda count: made.append(make(count)) or made[-1]
+    yield lambda count: made.append(database_with_jobs(postgres_url, count, "Claims")) or made[-1]
     for db in made:
         db.dispose()
 
