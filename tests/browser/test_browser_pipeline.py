@@ -173,13 +173,25 @@ def test_phone_view_culls_by_swipe_and_tap(live_server, open_page, tmp_path):
     assert page.errors == []
 
 
+# The reconnect backoff's jitter (realtime.js, full jitter: a random wait up to a cap that
+# doubles from 1 s to 30 s) pinned for the restart test: the first wait near its 1 s cap, so
+# the "reconnecting" pill is there to be read, then a tenth of each cap (at most 3 s). The
+# reconnect is still the page's own timer; with the real random, the wait after the server is
+# back ranged from nothing to 30 s (this test took 5-40 s). The backoff's draws themselves are
+# tests/browser/test_browser_client.py::test_backoff_is_full_jitter_from_1s_capped_at_30s.
+PINNED_JITTER = """(() => {
+  let draws = 0;
+  Math.random = () => (draws++ === 0 ? 0.9 : 0.1);
+})();"""
+
+
 @pytest.mark.slow
-@pytest.mark.timeout(90)  # three app starts and a backoff of up to 16 s
+@pytest.mark.timeout(90)  # three app starts and the backoff's waits
 def test_dashboard_survives_a_server_restart_and_recovers_state(start_app, open_page, tmp_path):
     data_dir = tmp_path / "data"
     port = free_port()
     app = start_app(port=port, data_dir=data_dir)
-    page = open_page(app.url + "/")
+    page = open_page(app.url + "/", prepare=lambda p: p.add_init_script(PINNED_JITTER))
     wait_connected(page)
     page.evaluate("window.__noReload = true")
     before = create_session(app, "Before restart", tmp_path, import_now=False)
