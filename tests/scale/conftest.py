@@ -86,9 +86,7 @@ class Studio:
 
     def stop(self) -> None:
         for proc in self.processes:
-            proc.terminate()
-        for proc in self.processes:
-            proc.kill()
+            proc.discard()
 
 
 @pytest.fixture
