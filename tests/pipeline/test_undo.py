@@ -75,11 +75,13 @@ def test_developing_a_decided_photo_again_undoes_its_decision(live_server, tmp_p
         job = ok(live_server.post("/api/jobs", {"photo_id": pid, "preset": "HighKey_Airy"}),
                  201)
         assert job["job"]["preset"] == "HighKey_Airy"
+        # The queue update is a state event (coalesced): it may come after the develop's
+        # job_completed, so it is waited for with the rest, not looked for afterwards.
         rec.wait(lambda ev: rec.of("photo_decision_reverted", photo_id=pid)
-                 and rec.of("job_completed", job_id=job["job_id"]),
-                 what="the revert and the new develop")
+                 and rec.of("job_completed", job_id=job["job_id"])
+                 and rec.of("approval_queue_updated", session_id=session_id),
+                 what="the revert, the new develop and the queue update")
         assert rec.of("photo_decision_reverted")[0]["previous_decision"] == "rejected"
-        assert rec.of("approval_queue_updated", session_id=session_id)
         photo = wait_developed(live_server, pid)
         assert (photo["decision"], photo["preset"]) == (None, "HighKey_Airy")
         session = ok(live_server.get(f"/api/sessions/{session_id}"))["session"]
