@@ -14,6 +14,9 @@ the tests that exercise the database run once on each, in the same pytest run:
   (for tests that open a ``Database`` themselves; a fixture that needs it must
   serve a marked test, since ``database_url`` is None elsewhere).
 
+A marked test that reaches no database (neither it nor any fixture it uses takes
+``database_url``: a pure function in a marked module) runs once, unparametrized.
+
 Run one variant with ``-k sqlite`` or ``-k postgresql``.
 
 On both variants ``database_url`` is a fresh, empty database of the test's
@@ -69,9 +72,22 @@ def _listed(nodeid: str) -> bool:
                for entry in DATABASE_TESTS)
 
 
+def _reaches_the_database(metafunc) -> bool:
+    """Whether anything this test runs is given ``database_url`` (the test itself, or a
+    fixture it uses: ``make_config``, ``live_server``, ``start_app``...). A marked test
+    that reaches no database (a pure function in a marked module) would run the very same
+    code twice, so it runs once."""
+    if "database_url" in inspect.signature(metafunc.function).parameters:
+        return True
+    fixtures = metafunc.definition._fixtureinfo.name2fixturedefs
+    return any("database_url" in definition.argnames
+               for name in metafunc.fixturenames if name != "database_url"
+               for definition in fixtures.get(name, ()))
+
+
 def _on_both_databases(metafunc) -> bool:
-    return (metafunc.definition.get_closest_marker("databases") is not None
-            or _listed(metafunc.definition.nodeid)
+    return ((metafunc.definition.get_closest_marker("databases") is not None
+             or _listed(metafunc.definition.nodeid)) and _reaches_the_database(metafunc)
             or "database_url" in inspect.signature(metafunc.function).parameters)
 
 
