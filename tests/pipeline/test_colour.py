@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 
 import numpy as np
-import pytest
 from export_support import add_preset, approve_and_export, develop_with, import_photo
 from imagegen import write_image
 from PIL import Image, ImageCms
@@ -14,7 +13,9 @@ from pipeline_support import wait_developed
 
 from darkroom.pipeline.media import colour, decode
 
-pytestmark = pytest.mark.databases
+# Media on real files: what is tested is decoding, encoding, colour and metadata, the same
+# whichever database holds the rows, so SQLite only (the import, develop and export rows
+# on PostgreSQL are the HTTP pipeline tests' own: test_http_import, test_session_flow...).
 
 # Bruce Lindbloom's RGB -> XYZ (D50, Bradford) matrices.
 PUBLISHED_D50 = {

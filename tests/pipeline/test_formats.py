@@ -16,7 +16,9 @@ from pipeline_support import error, wait_developed
 
 from darkroom.pipeline.media import colour, decode, encode, formats
 
-pytestmark = pytest.mark.databases
+# Media on real files: what is tested is decoding, encoding, colour and metadata, the same
+# whichever database holds the rows, so SQLite only (the import, develop and export rows
+# on PostgreSQL are the HTTP pipeline tests' own: test_http_import, test_session_flow...).
 
 
 def test_heic_imports_develops_and_exports(live_server, tmp_path):

@@ -16,7 +16,9 @@ from pipeline_support import wait_developed
 
 from darkroom.pipeline.media import decode, exif, metadata
 
-pytestmark = pytest.mark.databases
+# Media on real files: what is tested is decoding, encoding, colour and metadata, the same
+# whichever database holds the rows, so SQLite only (the import, develop and export rows
+# on PostgreSQL are the HTTP pipeline tests' own: test_http_import, test_session_flow...).
 
 EXPECTED = {"camera": "Darkroom TestCam 1", "lens": "TestLens 35mm F1.8", "iso": 200,
             "shutter": "1/250", "aperture": 2.8, "focal_length": 35.0,

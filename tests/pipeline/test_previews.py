@@ -5,14 +5,15 @@ in the photo's analysis as ``preview_source``."""
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from export_support import import_photo
 from imagegen import scene, write_dng, write_image
 from pipeline_support import ok, wait_developed
 
 from darkroom.pipeline.media import decode
 
-pytestmark = pytest.mark.databases
+# Media on real files: what is tested is decoding, encoding, colour and metadata, the same
+# whichever database holds the rows, so SQLite only (the import, develop and export rows
+# on PostgreSQL are the HTTP pipeline tests' own: test_http_import, test_session_flow...).
 
 
 def source_of(server, photo_id: int) -> str:

@@ -16,7 +16,9 @@ from pipeline_support import ok, pipeline_of, wait_developed
 from darkroom.db import Photo
 from darkroom.pipeline.media import metadata, xmp_sidecar
 
-pytestmark = pytest.mark.databases
+# Media on real files: what is tested is decoding, encoding, colour and metadata, the same
+# whichever database holds the rows, so SQLite only (the import, develop and export rows
+# on PostgreSQL are the HTTP pipeline tests' own: test_http_import, test_session_flow...).
 
 
 def xmp_of(path) -> dict:
