@@ -20,6 +20,7 @@ from darkroom import logs, pipeline
 from darkroom.config import Config
 from darkroom.db import Database
 from darkroom.realtime.eventlog import LogTrimmer, SqlEventLog
+from darkroom.realtime.group_commit import GroupCommitLog
 from darkroom.realtime.hub import Hub
 from darkroom.runtime import Runtime, Service
 from darkroom.web import auth, errors, pages, security, serving
@@ -76,7 +77,7 @@ def build_hub(config: Config, db: Database, serves_clients: bool = True
     (``serves_clients=False``, e.g. a worker: publish only).
     """
     if not config.redis_url:
-        event_log = SqlEventLog(db)
+        event_log = GroupCommitLog(SqlEventLog(db))
         hub = Hub(config, event_log, websocket_events.EVENTS)
         return hub, [websocket_events.HubBinding(hub),
                      LogTrimmer(event_log, config.log_max_events, config.log_max_age)]

@@ -8,7 +8,9 @@ than ``max_age`` seconds, and never drops the newest one, so ``seq`` keeps
 counting after a restart.
 
 ``EventLog`` is the small interface the hub needs; ``SqlEventLog`` keeps it in
-the app's database (SQLite by default, PostgreSQL through ``DATABASE_URL``).
+the app's database (SQLite by default, PostgreSQL through ``DATABASE_URL``),
+one commit per ``append``; the hub writes it through ``GroupCommitLog``
+(group_commit.py), which commits behind delivery.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ class LogRow(NamedTuple):
 
 class EventLog(Protocol):
     epoch: str
+    lost_before: int  # no resume from a position before this seq can be complete
 
     def open(self) -> int: ...
 
@@ -68,6 +71,8 @@ meta_table = Table(
 
 
 class SqlEventLog:
+    lost_before = 0  # every append is committed before it returns
+
     def __init__(self, db: Database):
         self.db = db
         self.epoch = ""
@@ -112,6 +117,16 @@ class SqlEventLog:
             except Exception:
                 self._discard_writer()
                 raise
+
+    def get_meta(self, key: str) -> Optional[str]:
+        with self.db.read() as s:
+            return s.scalar(select(meta_table.c.value).where(meta_table.c.key == key))
+
+    def set_meta(self, **values: str) -> None:
+        """Set ``event_log_meta`` keys, committed before it returns."""
+        with self.db.write() as s:
+            s.execute(delete(meta_table).where(meta_table.c.key.in_(list(values))))
+            s.execute(insert(meta_table), [{"key": k, "value": v} for k, v in values.items()])
 
     def _discard_writer(self) -> None:
         """Drop the writer after a failed batch: roll back first, or SQLite keeps its lock."""

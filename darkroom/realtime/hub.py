@@ -5,7 +5,9 @@ touches a socket. The dispatcher, in order:
 
 1. coalesces state events (progress, counts; see coalesce.py),
 2. stamps each event with the next ``seq`` and serialises it once,
-3. appends the batch to the durable event log (eventlog.py),
+3. hands the batch to the durable event log (group_commit.py: committed
+   behind delivery, many events per commit; every read of the log waits for
+   what was handed over),
 4. frames it once per transport kind and writes the same bytes to every
    subscriber's ``Outbox`` (outbox.py), so a slow client only ever fills its
    own bounded outbox.
@@ -205,7 +207,8 @@ class Hub:
     ``events`` maps an event name to its ``EventRule``; events it does not name
     (custom ones) are delivered and logged but are never state. ``stream``: the
     link to a stream shared with other processes (``RedisLink``), whose log
-    ``event_log`` then is; None stamps and logs here.
+    ``event_log`` then is; None stamps here and hands each batch to
+    ``event_log``, a ``GroupCommitLog``.
     """
 
     def __init__(self, config, event_log: EventLog, events: Mapping[str, EventRule],
@@ -237,7 +240,6 @@ class Hub:
         self.replay_observers: list[Callable[[float, int], None]] = []
         self.high_water = 0
         self.log_failures = 0
-        self._unlogged_until = 0  # newest seq of a batch the log failed to take
         self.replays: Counter[str] = Counter()
         # Called (without arguments) when a client comes, goes or changes subscriptions.
         self.membership_observers: list[Callable[[], None]] = []
@@ -393,8 +395,9 @@ class Hub:
     def _emit(self, items: list) -> None:
         """Stamp, serialise, log, then count, remember state and deliver ``items`` in order.
 
-        ``seq`` and the counters move only once the batch is in the log, so
-        whoever reads them (``/api/events``, a resuming client) finds it there.
+        The log commits behind delivery; whoever reads it (``/api/events``, a
+        resuming client) waits for what was handed over, so finds every event
+        up to the ``seq`` it saw. A receipt is settled once its batch is committed.
         """
         if not items:
             return
@@ -425,18 +428,8 @@ class Hub:
                 receipts.append((receipt, seq))
         if not rows:
             return
-        stored = True
-        try:
-            self.log.append(rows)
-        except Exception:
-            stored = False
-            self.log_failures += 1
-            self._unlogged_until = seq  # no resume may cross this hole
-            log.exception("event log append failed; events delivered live only",
-                          extra={"first_seq": rows[0].seq, "count": len(rows)})
-        self._seq = seq
-        for receipt, event_seq in receipts:
-            receipt._settle(event_seq, stored)
+        self.log.append(rows, lambda stored: self._settle(stored, receipts), urgent=bool(receipts))
+        self._seq = seq  # after the hand-over: whoever reads ``seq`` then reads the log
         keyed = []
         for (channel, etype, payload, data), row in zip(out, rows, strict=True):
             self.published[channel] += 1
@@ -447,6 +440,13 @@ class Hub:
                 self._state.pop(etype.ended_key(payload), None)
             keyed.append((channel, key, data))
         self._deliver(keyed)
+
+    def _settle(self, stored: bool, receipts: list[tuple[Receipt, int]]) -> None:
+        """The log took a batch, or refused it (the log's writer thread; it logs why)."""
+        if not stored:
+            self.log_failures += 1
+        for receipt, event_seq in receipts:
+            receipt._settle(event_seq, stored)
 
     # --- the shared stream ---------------------------------------------------------
 
@@ -507,7 +507,6 @@ class Hub:
         every client reconnects (1012) and learns the new epoch, as after a restart."""
         self.epoch = epoch
         self._seq = 0
-        self._unlogged_until = 0
         self._state.clear()
         for client in self.clients():
             self.close(client, 1012, "Event stream restarted")
@@ -650,9 +649,9 @@ class Hub:
         """Whether the log has every event after ``seq``: none trimmed, none it failed to store."""
         if seq >= self._seq:
             return True
-        if seq < self._unlogged_until:
+        oldest = self.log.oldest_seq()  # first: it waits for the batches handed over
+        if seq < self.log.lost_before:
             return False
-        oldest = self.log.oldest_seq()
         return oldest is not None and seq >= oldest - 1
 
     def _replay(self, client: Client, since: int, until: int, channels) -> None:

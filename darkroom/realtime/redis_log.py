@@ -74,6 +74,8 @@ def connect(url: str, timeout: float = IO_TIMEOUT) -> redis.Redis:
 class RedisEventLog:
     """The ``EventLog`` the hub replays from, kept in the stream (see the module docstring)."""
 
+    lost_before = 0  # an event is delivered only once the stream holds it
+
     def __init__(self, client: redis.Redis, keys: Keys, max_events: int):
         self.redis = client
         self.keys = keys

@@ -9,8 +9,8 @@
 - ``darkroom/web/asyncapi.py``: ``GET /websocket/asyncapi.json`` (AsyncAPI 3.0).
 
 ``EventTap`` watches the hub's event log from outside the hub: it wraps the
-log's ``append`` (the one call every published batch goes through, on the
-dispatcher thread) to time it, count events by channel and type and remember
+store's ``append`` (the one call every committed batch goes through, on the
+log's writer thread) to time it, count events by channel and type and remember
 whether the last batch was stored, without touching ``darkroom/realtime``.
 """
 
@@ -94,7 +94,8 @@ def init_app(app: Flask) -> None:
     from darkroom.web import asyncapi, health, metrics, openapi, requestlog
 
     runtime = app.extensions["darkroom"]
-    app.extensions[EXTENSION] = EventTap(runtime.hub.log)
+    # The store's own append: the commits themselves, on the log's writer thread.
+    app.extensions[EXTENSION] = EventTap(getattr(runtime.hub.log, "store", runtime.hub.log))
     requestlog.init_app(app, runtime.config)
     metrics.init_app(app)
     health.init_app(app)

@@ -21,11 +21,13 @@ def test_a_batch_the_log_failed_to_store_is_never_resumed_across(live_server):
     hub = live_server.hub
     for i in range(5):
         hub.publish("tick", "jobs", {"i": i})
-    live_server.wait_for(lambda: hub.seq == 5, what="five logged")
+    live_server.wait_for(lambda: hub.seq == 5, what="five published")
+    hub.log.flush()  # and committed
     _sql(live_server, FAIL_APPENDS)  # the database refuses writes, as a full disk would
     for i in range(3):
         hub.publish("tick", "jobs", {"i": 5 + i})
     live_server.wait_for(lambda: hub.seq == 8, what="three delivered live only")
+    hub.log.flush()  # the log's writer has tried them
     assert live_server.stats()["log_failures"] >= 1
     _sql(live_server, "DROP TRIGGER fail_appends")
     for i in range(2):
