@@ -82,7 +82,8 @@ def _prepare_upgrade():
     if hub.client_count() >= hub.config.max_clients:
         hub.refused["too_many_clients"] += 1
         raise ApiError(503, "too_many_clients", "the server is at its client limit")
-    if not websocket.adopt_socket(environ, hub.new_outbox):
+    inbound = TokenBucket(hub.config.inbound_rate, hub.config.inbound_burst)
+    if not websocket.adopt_socket(environ, hub.new_outbox, inbound):
         raise ApiError(500, "unsupported_server", "this server does not expose its sockets")
     return None
 
@@ -95,9 +96,7 @@ def ws_endpoint(ws) -> None:
     """
     hub = _hub()
     config = hub.config
-    transport = websocket.WebSocketTransport(
-        ws, request.environ, config.max_message_size,
-        TokenBucket(config.inbound_rate, config.inbound_burst))
+    transport = websocket.WebSocketTransport(ws, request.environ, config.max_message_size)
     client = hub.connect(transport, request.remote_addr or "")
     transport.on_flood = replies.on_flood(hub, client)
     try:

@@ -36,11 +36,10 @@ def add_echo_route(app: Flask) -> None:
     @app.before_request
     def _adopt():
         if request.path == ECHO_PATH:
-            websocket.adopt_socket(request.environ, hub.new_outbox)
+            websocket.adopt_socket(request.environ, hub.new_outbox, TokenBucket(1e9, 10**9))
 
     def echo(ws) -> None:
-        transport = websocket.WebSocketTransport(ws, request.environ, 1 << 24,
-                                                 TokenBucket(1e9, 10**9))
+        transport = websocket.WebSocketTransport(ws, request.environ, 1 << 24)
         client = hub.connect(transport, request.remote_addr or "")
         try:
             while transport.open and not client.closing:

@@ -12,6 +12,7 @@ import simple_websocket
 from wsproto.frame_protocol import FrameProtocol, Opcode
 
 from darkroom.realtime.outbox import Flusher, Outbox
+from darkroom.realtime.ratelimit import TokenBucket
 from darkroom.realtime.transports import websocket
 
 
@@ -47,7 +48,8 @@ def library_socket():
     ours, peer = socket.socketpair()
     flusher = Flusher(stall_timeout=5, on_stalled=lambda _: None)
     flusher.start()
-    sock = websocket.LibrarySocket(Outbox(ours, flusher, 1 << 20, lambda _: None))
+    sock = websocket.LibrarySocket(Outbox(ours, flusher, 1 << 20, lambda _: None),
+                                   TokenBucket(1e9, 10**9))
     peer.settimeout(2)
     yield sock, peer
     flusher.stop()
@@ -67,6 +69,35 @@ def test_after_the_librarys_own_close_frame_nothing_more_is_written(library_sock
     while chunk := peer.recv(65536):
         got += chunk
     assert got == b"HTTP/1.1 101 Switching Protocols\r\n\r\n" + close
+
+
+def test_pings_answered_before_the_client_is_registered_count_against_its_rate():
+    """simple-websocket's reader answers pings from the handshake on, before the handler
+    has registered the client: those pongs are rated too, and the flood is acted on once
+    the handler is there to act."""
+    ours, peer = socket.socketpair()
+    flusher = Flusher(stall_timeout=5, on_stalled=lambda _: None)
+    flusher.start()
+    sock = websocket.LibrarySocket(Outbox(ours, flusher, 1 << 20, lambda _: None),
+                                   TokenBucket(0.0, 2))
+    pong = bytes((0x8A, 0x00))
+    try:
+        sock.send(b"HTTP/1.1 101 Switching Protocols\r\n\r\n")
+        for _ in range(5):
+            sock.send(pong)
+        floods: list[bool] = []
+        sock.on_flood = lambda: floods.append(True)
+        assert floods == [True]
+        sock.outbox.shutdown()
+        got = b""
+        peer.settimeout(2)
+        while chunk := peer.recv(65536):
+            got += chunk
+        assert got == b"HTTP/1.1 101 Switching Protocols\r\n\r\n" + pong * 2
+    finally:
+        flusher.stop()
+        ours.close()
+        peer.close()
 
 
 def test_the_simple_websocket_internals_the_adapter_reads_still_exist():

@@ -85,17 +85,45 @@ class LibrarySocket:
     After the handshake, a close frame the library sends by itself (its echo
     of the client's close, 1008 on a ping timeout, 1009 for a message too big)
     is the last thing queued: nothing is written after it. Each pong it
-    writes answers one ping from the client, so pongs are what ``on_pongs``
-    counts against the client's inbound rate; refused ones are not sent.
+    writes answers one ping from the client, so pongs are counted against the
+    client's ``inbound`` rate from the first ping on, before the handler has
+    even registered the client; refused ones are not sent.
     """
 
-    def __init__(self, outbox: Outbox):
+    def __init__(self, outbox: Outbox, inbound: TokenBucket):
         self.outbox = outbox
         self.raw = outbox.raw
+        self.inbound = inbound
         self._upgraded = False  # the first send is the HTTP 101 response
         self.reader_done = threading.Event()
         self.on_reader_exit: Optional[Callable[[], None]] = None
-        self.on_pongs: Optional[Callable[[int], bool]] = None
+        self._on_flood: Optional[Callable[[], None]] = None
+
+    @property
+    def on_flood(self) -> Optional[Callable[[], None]]:
+        return self._on_flood
+
+    @on_flood.setter
+    def on_flood(self, callback: Optional[Callable[[], None]]) -> None:
+        """Called once the client floods; at once if it already has (before it was set)."""
+        self._on_flood = callback
+        if callback is not None and self.flooded:
+            callback()
+
+    @property
+    def flooded(self) -> bool:
+        return self.inbound.refused > self.inbound.burst
+
+    def admit(self, n: int = 1) -> bool:
+        """Whether ``n`` more messages from the client fit its inbound rate.
+
+        Past a whole burst of refusals the client is flooding: ``on_flood``.
+        """
+        if self.inbound.take(n):
+            return True
+        if self.flooded and self._on_flood is not None:
+            self._on_flood()
+        return False
 
     def send(self, data: bytes) -> int:
         data = bytes(data)
@@ -106,8 +134,7 @@ class LibrarySocket:
         opcodes = frame_opcodes(data)
         if _CLOSE_OPCODE in opcodes:
             self.outbox.close_with(data)
-        elif (_PONG_OPCODE not in opcodes or self.on_pongs is None
-              or self.on_pongs(opcodes.count(_PONG_OPCODE))):
+        elif _PONG_OPCODE not in opcodes or self.admit(opcodes.count(_PONG_OPCODE)):
             self.outbox.write([(None, data)])
         return len(data)
 
@@ -133,8 +160,11 @@ class LibrarySocket:
         return getattr(self.raw, name)
 
 
-def adopt_socket(environ: dict, make_outbox: Callable[[socket.socket], Outbox]) -> bool:
+def adopt_socket(environ: dict, make_outbox: Callable[[socket.socket], Outbox],
+                 inbound: TokenBucket) -> bool:
     """Before flask-sock answers an upgrade: no deflate, and our socket in the environ.
+
+    ``inbound``: the client's message rate, which its pings count against from the start.
 
     False when the server does not expose its sockets (then no upgrade can work).
     """
@@ -143,7 +173,7 @@ def adopt_socket(environ: dict, make_outbox: Callable[[socket.socket], Outbox]) 
     for key in _SOCKET_KEYS:
         raw = environ.get(key)
         if raw is not None:
-            wrapped = LibrarySocket(make_outbox(raw))
+            wrapped = LibrarySocket(make_outbox(raw), inbound)
             environ[key] = wrapped
             environ[_ENVIRON_KEY] = wrapped
             return True
@@ -178,26 +208,28 @@ class WebSocketTransport:
     kind = KIND
     framer = staticmethod(text_frame)
 
-    def __init__(self, ws, environ: dict, max_message_size: int, inbound: TokenBucket):
+    def __init__(self, ws, environ: dict, max_message_size: int):
         self.ws = ws
         self.sock: LibrarySocket = environ[_ENVIRON_KEY]
         self.outbox = self.sock.outbox
         self.max_message_size = max_message_size
-        self.inbound = inbound
-        self.on_flood: Optional[Callable[[], None]] = None
         self.sock.on_reader_exit = lambda: _wake_handler(ws)
-        self.sock.on_pongs = self.admit
+
+    @property
+    def inbound(self) -> TokenBucket:
+        return self.sock.inbound
+
+    @property
+    def on_flood(self) -> Optional[Callable[[], None]]:
+        return self.sock.on_flood
+
+    @on_flood.setter
+    def on_flood(self, callback: Optional[Callable[[], None]]) -> None:
+        self.sock.on_flood = callback
 
     def admit(self, n: int = 1) -> bool:
-        """Whether ``n`` more messages from the client fit its inbound rate.
-
-        Past a whole burst of refusals the client is flooding: ``on_flood``.
-        """
-        if self.inbound.take(n):
-            return True
-        if self.inbound.refused > self.inbound.burst and self.on_flood is not None:
-            self.on_flood()
-        return False
+        """Whether ``n`` more messages from the client fit its inbound rate (see LibrarySocket)."""
+        return self.sock.admit(n)
 
     def too_big(self, message: str | bytes) -> bool:
         """Over the size limit in bytes (the library counts text in characters)."""
