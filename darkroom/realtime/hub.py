@@ -570,10 +570,13 @@ class Hub:
         delivered = 0
         limit = self.config.outbox_limit
         for client in members:
-            frames = shared.get(client.framer)
+            framer = client.framer
+            frames = shared.get(framer)
             if frames is None:
-                frames = shared[client.framer] = [(key, client.framer(data))]
-            if client.deliver(frames):
+                frames = shared[framer] = [(key, framer(data))]
+            if client.backlog is None:  # as ``Client.deliver`` does, one call fewer per client
+                delivered += client.outbox.write(frames)
+            elif client.deliver(frames):
                 delivered += 1
                 if client.backlog is not None and client.backlog_bytes > limit:
                     self.kick(client, "slow")
