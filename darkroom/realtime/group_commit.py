@@ -56,6 +56,7 @@ class GroupCommitLog:
         self._done = 0  # the newest seq committed or refused
         self._reserved = 0  # the newest seq the store's reservation covers
         self._last_commit = 0.0
+        self._resting = False  # the writer waits out its interval after a commit
         self._thread: Optional[threading.Thread] = None
 
     @property
@@ -100,7 +101,7 @@ class GroupCommitLog:
             self._appended = newest
             if urgent:
                 self._urgent = True
-            if idle or urgent:  # a writer already waiting for its slot needs no wake-up
+            if urgent or (idle and not self._resting):  # a resting writer looks when it is due
                 self._cond.notify_all()
 
     def flush(self, timeout: float = FLUSH_TIMEOUT) -> None:
@@ -145,18 +146,21 @@ class GroupCommitLog:
         self.store.close()
 
     def _run(self) -> None:
+        """Commit, rest out the interval, commit what came meanwhile: one wake-up a commit."""
         while True:
             with self._cond:
-                while not self._pending and not self._stopping:
-                    self._cond.wait()
-                if not self._pending:
-                    return
                 due = self._last_commit + self.interval
+                self._resting = True
                 while not (self._urgent or self._stopping):
                     left = due - time.monotonic()
                     if left <= 0:
                         break
                     self._cond.wait(left)
+                self._resting = False
+                while not self._pending and not self._stopping:
+                    self._cond.wait()
+                if not self._pending:
+                    return
                 batch, self._pending, self._urgent = self._pending, [], False
             self._commit(batch)
 
