@@ -2,9 +2,9 @@
 
 - **Logged and published per second**: one server-side publisher thread (a
   job worker's path: ``websocket_events.publish``) sends ``n`` events as fast
-  as it can; every event is appended to the SQLite event log before delivery.
-  Timed from the burst request until ``/websocket/stats`` shows the last
-  ``seq``; the server's CPU over that span is reported too.
+  as it can; every event goes to the SQLite event log (group commit). Timed
+  from the burst request until ``/api/events`` has the last ``seq`` (its read
+  waits for the commit); the server's CPU over that span is reported too.
 - **Resume**: a client sees ``seq``, goes away, ``n`` events are published, and
   a new client subscribes with ``since``; timed from that subscribe to the last
   missed event received (the client parses every message).
@@ -53,7 +53,12 @@ def measure_log_rate(harness, tmp: Path, events: int) -> dict:
         cpu0 = server.cpu()
         t0 = time.monotonic()
         server.burst(events, 0)
-        t1 = _wait_seq(server, start_seq + events)
+        last = start_seq + events
+        _wait_seq(server, last)
+        page = server._http(f"/api/events?since={last - 1}&limit=1")  # waits for the commit
+        t1 = time.monotonic()
+        if [e["seq"] for e in page["events"]] != [last]:
+            raise RuntimeError(f"seq {last} is not in the event log")
         cpu = server.cpu() - cpu0
         return {"events": events, "seconds": t1 - t0, "rate": events / (t1 - t0),
                 "server_cpu_us_per_event": cpu / events * 1e6}

@@ -1,7 +1,7 @@
 """The durable, ordered event log: what lets a client that dropped catch up.
 
-Every published event is appended here (by the hub's dispatcher, in ``seq``
-order, before it is delivered) as the exact JSON text clients receive. The log
+Every published event is appended here (through ``GroupCommitLog``, in ``seq``
+order, committed behind delivery) as the exact JSON text clients receive. The log
 belongs to an ``epoch``: an id created with the log, kept across restarts, new
 when the log is lost. Retention keeps the newest ``max_events`` events no older
 than ``max_age`` seconds, and never drops the newest one, so ``seq`` keeps
