@@ -170,7 +170,9 @@ def test_200_jobs_over_two_worker_processes_each_done_exactly_once(install, tmp_
 
 @pytest.mark.timeout(180)
 def test_a_worker_killed_mid_job_loses_its_lease_and_another_finishes_the_job(install, tmp_path):
-    big = write_image(tmp_path / "big.jpg", 3000, 2000, seed=61)
+    # 40 MP, so the develop outlasts the polls that find it rendering on a loaded machine
+    # (a 6 MP one finished first now and then, test_worker.py chose the same size).
+    big = write_image(tmp_path / "big.jpg", 8000, 5000, seed=61)
     lease = {"DARKROOM_JOB_LEASE": "4"}
     workers = [install.worker(1, **lease), install.worker(1, **lease)]
     for proc in workers:

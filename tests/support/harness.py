@@ -295,6 +295,15 @@ class LiveServer(Server):
         self.server.shutdown(close_code)
 
 
+def kill_group(proc: subprocess.Popen) -> None:
+    """SIGKILL the process group ``proc`` leads (started in a session of its own)."""
+    try:  # the group outlives a master that already exited while a worker is left
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait(timeout=10)
+
+
 def app_env(tmp_path: Path, database_url: Optional[str] = None) -> dict:
     """The environment ``python app.py`` gets in a test: the test's own folders and
     database, two workers, no hot folder, and never the developer's database."""
@@ -352,9 +361,5 @@ class AppProcess(Server):
         the master alone left gunicorn's worker running on (developing the rest of an import,
         1-2 s of CPU) until it noticed, beside the next tests. A test that means to orphan the
         worker signals ``proc`` itself (tests/web/test_instance.py)."""
-        try:  # the group outlives a master that already exited while a worker is left
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.proc.wait(timeout=10)
+        kill_group(self.proc)
         self.log.close()

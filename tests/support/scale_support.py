@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Optional
 
 import requests
-from harness import ROOT, Server, free_port
+from harness import ROOT, Server, free_port, kill_group
 
 SHARED_REDIS = "redis://127.0.0.1:6379/0"
 
@@ -142,11 +142,7 @@ class WebProcess(Server):
         drain (up to 2 s and Redis' timeout when the test left Redis down), 1-4 s a process.
         A clean stop is tested where it is the point (tests/web/test_serving.py,
         tests/realtime/test_external_events.py)."""
-        try:  # the group outlives a master that already exited while a worker is left
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.proc.wait(timeout=10)
+        kill_group(self.proc)
         self._log.close()
 
     def kill(self) -> None:
