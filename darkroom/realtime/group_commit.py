@@ -93,7 +93,16 @@ class GroupCommitLog:
             return
         newest = rows[-1].seq
         if newest > self._reserved:
-            self.store.set_meta(reserved=str(newest + self.reserve))
+            try:
+                self.store.set_meta(reserved=str(newest + self.reserve))
+            except Exception:  # the database fails: this batch can only go out live
+                log.exception("event log: could not reserve seq numbers; events delivered "
+                              "live only", extra={"first_seq": rows[0].seq, "count": len(rows)})
+                with self._cond:
+                    self.lost_before = max(self.lost_before, newest)
+                if settled is not None:
+                    settled(False)
+                return
             self._reserved = newest + self.reserve
         with self._cond:
             idle = not self._pending
@@ -140,7 +149,10 @@ class GroupCommitLog:
                 return
             self._thread = None
         try:
-            self.store.set_meta(reserved=str(self._done))
+            if self._done < self._appended:  # the writer could not take the last batches
+                self.store.set_meta(reserved=str(self._appended), lost_before=str(self._appended))
+            else:
+                self.store.set_meta(reserved=str(self._done))
         except Exception:
             log.exception("could not release the event log's reservation")
         self.store.close()

@@ -154,3 +154,26 @@ def test_after_a_crash_no_seq_is_reused_and_no_resume_crosses_the_gap(open_log, 
     after.close()
     again = open_log()  # a clean restart keeps the gap on record
     assert (again.last_seq, again.lost_before) == (107, 105)
+
+
+def test_a_batch_that_cannot_be_reserved_goes_out_live_only_and_marks_a_hole(tmp_path):
+    """The database refuses the reservation (a full disk): the batch is reported as not
+    stored at once and no resume may cross it; the log carries on once it can reserve."""
+    log = GroupCommitLog(SqlEventLog(Database(f"sqlite:///{tmp_path / 'log.db'}")),
+                         interval=SLOW, reserve=100)
+    log.open()
+    try:
+        with log.store.db.engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TRIGGER no_meta BEFORE INSERT ON event_log_meta "
+                                 "BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+        outcome: list[bool] = []
+        log.append(rows(1, 3), outcome.append)
+        assert outcome == [False] and log.lost_before == 3
+        with log.store.db.engine.begin() as conn:
+            conn.exec_driver_sql("DROP TRIGGER no_meta")
+        log.append(rows(4, 4), outcome.append)
+        log.flush()
+        assert outcome == [False, True] and stored(log) == [4]
+    finally:
+        log.close()
+        log.store.db.dispose()
