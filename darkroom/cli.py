@@ -135,6 +135,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if argv[:1] == ["help"]:
         print(overview())
         return 0
+    if argv == ["--version"]:  # as 'darkroom serve --version' says, without importing the app
+        from darkroom import __version__
+
+        print(f"darkroom {__version__}")
+        return 0
     if argv[:1] in (["-h"], ["--help"]):
         print(overview())
         print("server options (darkroom [serve] ...):", flush=True)
