@@ -17,6 +17,9 @@ from pipeline_support import ok
 pytestmark = pytest.mark.databases
 
 ENV = {"DARKROOM_WORKERS": "1", "DARKROOM_JOB_LEASE": "3"}
+# 40 MP, so the develop outlasts the polls that find it mid-render on a loaded machine
+# (a 6 MP one completed first now and then under CI).
+BIG = (8000, 5000)
 
 
 def _wait_mid_render(app, job_id: int) -> None:
@@ -28,8 +31,9 @@ def _wait_mid_render(app, job_id: int) -> None:
     app.wait_for(mid, timeout=30, what="the job rendering")
 
 
+@pytest.mark.timeout(120)
 def test_restart_requeues_a_job_interrupted_by_a_crash(start_app, tmp_path, database_url):
-    big = write_image(tmp_path / "big.jpg", 3000, 2000, seed=61)
+    big = write_image(tmp_path / "big.jpg", *BIG, seed=61)
     data_dir = tmp_path / "data"
     app = start_app(data_dir=data_dir, env=ENV)
     res = app.post("/import/file", {"file_path": str(big), "session_id": 1})
@@ -57,8 +61,9 @@ def test_restart_requeues_a_job_interrupted_by_a_crash(start_app, tmp_path, data
     assert photo["status"] == "developed"
 
 
+@pytest.mark.timeout(120)
 def test_a_job_running_at_a_clean_stop_runs_again_after_the_restart(start_app, tmp_path):
-    big = write_image(tmp_path / "big.jpg", 3000, 2000, seed=71)
+    big = write_image(tmp_path / "big.jpg", *BIG, seed=71)
     data_dir = tmp_path / "data"
     app = start_app(data_dir=data_dir, env=ENV)
     job_id = ok(app.post("/import/file", {"file_path": str(big)}))["job_id"]
