@@ -47,12 +47,3 @@ def init_worker(rt: "Runtime") -> "Pipeline":
     from darkroom.pipeline import wiring
 
     return wiring.init_worker(rt)
-
-
-def __getattr__(name: str):
-    """``darkroom.pipeline.Pipeline``, imported only when somebody asks for it."""
-    if name == "Pipeline":
-        from darkroom.pipeline.wiring import Pipeline
-
-        return Pipeline
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

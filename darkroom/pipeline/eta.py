@@ -28,7 +28,7 @@ from darkroom.pipeline.jobs.queue import RUN_ORDER
 from darkroom.pipeline.status import ACTIVE_JOB, JobKind, JobStatus
 
 if TYPE_CHECKING:
-    from darkroom.pipeline import Pipeline
+    from darkroom.pipeline.wiring import Pipeline
 
 RECENT = 20
 

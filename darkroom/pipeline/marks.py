@@ -31,7 +31,7 @@ from darkroom.pipeline.status import PhotoStatus
 from websocket_events import COLOR_LABELS, FLAGS, broadcast_photo_rated
 
 if TYPE_CHECKING:
-    from darkroom.pipeline import Pipeline
+    from darkroom.pipeline.wiring import Pipeline
 
 log = logging.getLogger("darkroom.marks")
 

@@ -33,7 +33,7 @@ from darkroom.pipeline.reporter import report_error
 from websocket_events import broadcast_resource_warning, broadcast_system_status
 
 if TYPE_CHECKING:
-    from darkroom.pipeline import Pipeline
+    from darkroom.pipeline.wiring import Pipeline
 
 log = logging.getLogger("darkroom.monitor")
 

@@ -14,7 +14,7 @@ from darkroom.pipeline.media import decode, encode
 from darkroom.pipeline.media.sizes import DEVELOPED_QUALITY
 
 if TYPE_CHECKING:
-    from darkroom.pipeline import Pipeline
+    from darkroom.pipeline.wiring import Pipeline
 
 # The image files a photo has: URL suffix -> (column, what it is, for error messages).
 IMAGES = {"thumbnail": ("thumbnail_path", "thumbnail"),

@@ -31,7 +31,7 @@ from darkroom.pipeline.reporter import report_error
 from darkroom.pipeline.status import SessionStatus
 
 if TYPE_CHECKING:
-    from darkroom.pipeline import Pipeline
+    from darkroom.pipeline.wiring import Pipeline
 
 log = logging.getLogger("darkroom.hotfolder")
 

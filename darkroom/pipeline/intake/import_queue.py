@@ -28,7 +28,7 @@ from darkroom.pipeline.reporter import report_error, report_refusal
 from darkroom.pipeline.status import PhotoStatus
 
 if TYPE_CHECKING:
-    from darkroom.pipeline import Pipeline
+    from darkroom.pipeline.wiring import Pipeline
 
 log = logging.getLogger("darkroom.import")
 

@@ -46,7 +46,7 @@ from websocket_events import (
 )
 
 if TYPE_CHECKING:
-    from darkroom.pipeline import Pipeline
+    from darkroom.pipeline.wiring import Pipeline
 
 log = logging.getLogger("darkroom.import")
 

@@ -22,7 +22,7 @@ from darkroom.db import ImportItem, utcnow
 from websocket_events import broadcast_import_progress
 
 if TYPE_CHECKING:
-    from darkroom.pipeline import Pipeline
+    from darkroom.pipeline.wiring import Pipeline
 
 log = logging.getLogger("darkroom.import")
 

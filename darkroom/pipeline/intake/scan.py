@@ -23,8 +23,8 @@ from darkroom.pipeline.intake import items, roots
 from darkroom.pipeline.media.formats import file_format
 
 if TYPE_CHECKING:
-    from darkroom.pipeline import Pipeline
     from darkroom.pipeline.intake.roots import ImportRoots
+    from darkroom.pipeline.wiring import Pipeline
 
 log = logging.getLogger("darkroom.import")
 

@@ -35,7 +35,7 @@ from darkroom.pipeline.status import Decision, ExportStatus, JobKind
 from websocket_events import broadcast_export_completed, broadcast_export_failed, broadcast_export_started
 
 if TYPE_CHECKING:
-    from darkroom.pipeline import Pipeline
+    from darkroom.pipeline.wiring import Pipeline
 
 log = logging.getLogger("darkroom.export")
 

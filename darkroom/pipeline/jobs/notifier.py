@@ -10,7 +10,7 @@ from darkroom.pipeline.reporter import report_error
 from websocket_events import broadcast_queue_status
 
 if TYPE_CHECKING:
-    from darkroom.pipeline import Pipeline
+    from darkroom.pipeline.wiring import Pipeline
 
 
 class QueueNotifier:

@@ -39,7 +39,7 @@ from websocket_events import (
 )
 
 if TYPE_CHECKING:
-    from darkroom.pipeline import Pipeline
+    from darkroom.pipeline.wiring import Pipeline
 
 log = logging.getLogger("darkroom.jobs")
 
