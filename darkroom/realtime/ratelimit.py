@@ -29,3 +29,8 @@ class TokenBucket:
             return True
         self.refused += n
         return False
+
+    @property
+    def flooded(self) -> bool:
+        """A whole burst refused in a row: the client is flooding, not just fast."""
+        return self.refused > self.burst

@@ -117,7 +117,7 @@ class LongPollTransport:
     def admit(self, n: int = 1) -> bool:
         if self.inbound.take(n):
             return True
-        if self.inbound.refused > self.inbound.burst and self.on_flood is not None:
+        if self.inbound.flooded and self.on_flood is not None:
             self.on_flood()
         return False
 

@@ -107,12 +107,8 @@ class LibrarySocket:
     def on_flood(self, callback: Optional[Callable[[], None]]) -> None:
         """Called once the client floods; at once if it already has (before it was set)."""
         self._on_flood = callback
-        if callback is not None and self.flooded:
+        if callback is not None and self.inbound.flooded:
             callback()
-
-    @property
-    def flooded(self) -> bool:
-        return self.inbound.refused > self.inbound.burst
 
     def admit(self, n: int = 1) -> bool:
         """Whether ``n`` more messages from the client fit its inbound rate.
@@ -121,7 +117,7 @@ class LibrarySocket:
         """
         if self.inbound.take(n):
             return True
-        if self.flooded and self._on_flood is not None:
+        if self.inbound.flooded and self._on_flood is not None:
             self._on_flood()
         return False
 
