@@ -149,10 +149,7 @@ class GroupCommitLog:
                 return
             self._thread = None
         try:
-            if self._done < self._appended:  # the writer could not take the last batches
-                self.store.set_meta(reserved=str(self._appended), lost_before=str(self._appended))
-            else:
-                self.store.set_meta(reserved=str(self._done))
+            self.store.set_meta(reserved=str(self._done))
         except Exception:
             log.exception("could not release the event log's reservation")
         self.store.close()
