@@ -88,6 +88,17 @@ def test_the_writer_commits_by_itself_within_its_interval(open_log):
     assert done.wait(10) and stored(log) == [1]
 
 
+def test_an_idle_writer_is_woken_by_the_next_batch(open_log):
+    """Each batch comes after the one before is committed, mostly to a writer already
+    waiting for work: that writer must be woken, not left waiting."""
+    log = open_log(interval=0.0)
+    for seq in range(1, 21):
+        done = threading.Event()
+        log.append(rows(seq, seq), lambda ok, done=done: done.set())
+        assert done.wait(10), f"batch {seq} was never committed"
+    assert stored(log) == list(range(1, 21))
+
+
 def test_an_urgent_batch_is_committed_without_waiting_for_the_interval(open_log):
     log = open_log()
     outcome: list[bool] = []
