@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import queue
+import subprocess
+import sys
 
 import pytest
 from clitools import popen_cli, run_cli, wait_line
@@ -108,6 +110,18 @@ def test_every_subcommand_has_help(command):
     done = run_cli(command, "--help")
     assert done.returncode == 0, done.stderr
     assert "usage:" in done.stdout
+
+
+def test_the_client_commands_import_no_server_parts():
+    """The client commands start fast: none of them loads the app, the pipeline's wiring,
+    SQLAlchemy or Alembic (0.8 s of imports when darkroom/pipeline/__init__.py did)."""
+    check = ("import sys; import darkroom.cli, darkroom.commands.imports, darkroom.commands.tail, "
+             "darkroom.commands.admin; "
+             "print(sorted(m for m in ('app', 'darkroom.pipeline.wiring', 'sqlalchemy', 'alembic')"
+             " if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True,
+                          timeout=60, check=True)
+    assert done.stdout.strip() == "[]", done
 
 
 def test_the_server_entry_points_are_unchanged():
