@@ -4,19 +4,6 @@ called recovered; a clean stop keeps every position resumable (test_replay.py)."
 
 from __future__ import annotations
 
-import signal
-
-import psutil
-
-
-def _kill_9(app) -> None:
-    master = psutil.Process(app.proc.pid)
-    tree = [*master.children(recursive=True), master]
-    for process in tree:  # the whole server at once, as a crash would
-        process.send_signal(signal.SIGKILL)
-    app.proc.wait(timeout=10)
-    psutil.wait_procs(tree, timeout=10)
-
 
 def test_after_a_crash_seq_moves_on_and_old_positions_are_not_recovered(start_app, tmp_path):
     data = tmp_path / "data"
@@ -30,7 +17,7 @@ def test_after_a_crash_seq_moves_on_and_old_positions_are_not_recovered(start_ap
         message = c.events(1)[0]
         notes += message["type"] == "note"
     position = {"epoch": c.welcome["epoch"], "seq": message["seq"]}
-    _kill_9(app)
+    app.kill()  # SIGKILL to the whole server at once, as a crash would
 
     again = start_app(data_dir=data)
     back = again.ws()
