@@ -267,11 +267,13 @@ class Server:
         return self.get("/websocket/stats").json()["stats"]
 
     def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0,
-                 what: str = "condition") -> None:
+                 what: str | Callable[[], str] = "condition") -> None:
+        """Poll ``predicate``; ``what`` (or what it returns, when the wait fails) names it."""
         deadline = time.monotonic() + timeout
         while not predicate():
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{what} not reached within {timeout}s")
+                label = what() if callable(what) else what
+                raise TimeoutError(f"{label} not reached within {timeout}s")
             time.sleep(0.02)
 
 

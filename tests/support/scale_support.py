@@ -21,7 +21,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import requests
 from harness import ROOT, Server, free_port, kill_group
@@ -126,6 +126,14 @@ class WebProcess(Server):
                                              "interval": interval})
         assert answer.status_code == 200, answer.text
         return answer.json()
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0,
+                 what: str | Callable[[], str] = "condition") -> None:
+        """As ``Server.wait_for``; a timeout's message ends with the process's last log lines."""
+        try:
+            super().wait_for(predicate, timeout, what)
+        except TimeoutError as exc:
+            raise TimeoutError(f"{exc}; its log ends:\n{self.output()[-3000:]}") from None
 
     def output(self) -> str:
         if not self._log.closed:  # after kill() too: a failing test's message shows the log
