@@ -126,11 +126,11 @@ def import_file(p: "Pipeline", raw_path: str, session_id: Optional[int] = None,
             # Copy on import: the photo counts only once each copy matches the original's hash.
             copies["library_path"], new = library.copy_verified(path, digest, library_folder,
                                                                 exif)
-            created += [copies["library_path"]] if new else []
+            created += new
             if backup_folder:
                 copies["backup_path"], new = library.copy_verified(path, digest, backup_folder,
                                                                    exif, "backup")
-                created += [copies["backup_path"]] if new else []
+                created += new
             stored_path = copies["library_path"]
     except PipelineError:
         for copy in created:  # one copy without the other is no import

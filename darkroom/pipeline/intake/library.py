@@ -10,6 +10,12 @@ so the original (a memory card, say) is only ever read. A copy that cannot be wr
 does not match is removed and the file is refused with ``copy_failed``: the import does not
 count it. Copies go to ``<folder>/<capture date or today>/<file name>`` and keep the
 original's modification time.
+
+The original's XMP sidecar (``IMG_1.xmp`` or ``IMG_1.jpg.xmp``: another tool's ratings,
+keywords or develop settings) travels with it, verified the same way and named after the
+photo's copy (``IMG_1_1.xmp`` beside ``IMG_1_1.jpg``). A sidecar of that name already
+there with other content (a RAW+JPEG pair shares ``IMG_1.xmp``) is never replaced: the
+copy goes without it, with a warning, since its marks are already in the catalogue.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from pathlib import Path
 from typing import Optional
 
 from darkroom.pipeline.errors import PipelineError
+from darkroom.pipeline.media import xmp_sidecar
 
 log = logging.getLogger("darkroom.import")
 
@@ -98,13 +105,53 @@ def _place(tmp: Path, target_dir: Path, name: str, digest: str) -> tuple[Path, b
     raise copy_failed("no free name for the copy")
 
 
+def _sidecar_name(source: Path, sidecar: Path, copy: Path) -> Path:
+    """``sidecar``'s name for ``copy`` of ``source``: ``IMG_1.xmp`` -> ``IMG_1_1.xmp``,
+    ``IMG_1.jpg.xmp`` -> ``IMG_1_1.jpg.xmp``."""
+    if sidecar.name.startswith(source.name):
+        return copy.with_name(copy.name + sidecar.name[len(source.name):])
+    return copy.with_name(copy.stem + sidecar.suffix)
+
+
+def _copy_sidecar(source: Path, copy: Path, what: str) -> Optional[Path]:
+    """Copy ``source``'s sidecar, if it has one, beside ``copy``; the new file, if any."""
+    sidecar = xmp_sidecar.find(source)
+    if sidecar is None:
+        return None
+    final = _sidecar_name(source, sidecar, copy)
+    digest = _sha256(sidecar)
+    tmp = _write(sidecar, final.parent, final.name)
+    try:
+        if _sha256(tmp) != digest:
+            raise copy_failed(f"the {what} copy of {sidecar.name} does not match the original")
+        if final.exists():
+            if not (final.is_file() and _sha256(final) == digest):
+                log.warning("%s in the %s folder has other content; %s copied without its "
+                            "sidecar", final.name, what, copy.name)
+            return None
+        try:
+            os.link(tmp, final)  # fails if the name was taken meanwhile
+        except FileExistsError:
+            return None
+        except OSError:
+            if final.exists():
+                return None
+            os.rename(tmp, final)  # a file system without hard links
+            tmp = None
+        return final
+    finally:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+
+
 def copy_verified(source: Path, digest: str, folder: str, exif: Optional[dict],
-                  what: str = "library") -> tuple[Path, bool]:
-    """A verified copy of ``source`` (whose SHA-256 is ``digest``) under ``folder``, and
-    whether it is a new file (False: that content was already there under that name)."""
+                  what: str = "library") -> tuple[Path, list[Path]]:
+    """A verified copy of ``source`` (whose SHA-256 is ``digest``) under ``folder``, with
+    its sidecar, and the files this call created (none: that content was already there)."""
     name = source.name
     target_dir = Path(folder) / day_folder(exif)
     tmp: Optional[Path] = None
+    created: list[Path] = []
     try:
         if not Path(folder).is_dir():
             raise copy_failed(f"the {what} folder does not exist")
@@ -112,13 +159,18 @@ def copy_verified(source: Path, digest: str, folder: str, exif: Optional[dict],
         tmp = _write(source, target_dir, name)
         if _sha256(tmp) != digest:
             raise copy_failed(f"the {what} copy of {name} does not match the original")
-        final, created = _place(tmp, target_dir, name, digest)
+        final, new = _place(tmp, target_dir, name, digest)
         tmp = None
+        created += [final] if new else []
+        sidecar = _copy_sidecar(source, final, what)
+        created += [sidecar] if sidecar else []
     except PipelineError:
         log.warning("copy of %s into the %s folder failed verification", name, what)
+        _remove(created)
         raise
     except OSError as exc:
         log.warning("cannot copy %s into the %s folder: %s", name, what, type(exc).__name__)
+        _remove(created)
         raise copy_failed(f"cannot copy {name} into the {what} folder: "
                           f"{exc.strerror or type(exc).__name__}") from None
     finally:
@@ -126,3 +178,8 @@ def copy_verified(source: Path, digest: str, folder: str, exif: Optional[dict],
             tmp.unlink(missing_ok=True)
     log.info("copied %s into the %s folder, verified by SHA-256", name, what)
     return final, created
+
+
+def _remove(paths: list[Path]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
