@@ -26,7 +26,7 @@ import os
 import re
 from datetime import date
 from pathlib import Path
-from typing import Optional
+from typing import Iterable, Iterator, Optional
 
 from darkroom.pipeline.errors import PipelineError
 from darkroom.pipeline.media import xmp_sidecar
@@ -79,12 +79,18 @@ def _write(source: Path, target_dir: Path, name: str) -> Path:
     return tmp
 
 
-def _place(tmp: Path, target_dir: Path, name: str, digest: str) -> tuple[Path, bool]:
-    """Give the verified copy a final name that was free (never replacing a file); whether
-    it is a new file."""
+def _candidates(target_dir: Path, name: str) -> Iterator[Path]:
+    """``IMG_1.jpg``, then ``IMG_1_1.jpg``, ``IMG_1_2.jpg``... in ``target_dir``."""
     stem, suffix = os.path.splitext(name)
     for n in range(10000):
-        final = target_dir / (name if n == 0 else f"{stem}_{n}{suffix}")
+        yield target_dir / (name if n == 0 else f"{stem}_{n}{suffix}")
+
+
+def _place(tmp: Path, names: Iterable[Path], digest: str) -> Optional[tuple[Path, bool]]:
+    """Give the verified copy ``tmp`` the first of ``names`` that is free or already holds
+    this content (never replacing a file): that name, and whether it is a new file. None
+    (``tmp`` left as it is) when every name holds something else."""
+    for final in names:
         if final.exists():
             if final.is_file() and final.stat().st_size == tmp.stat().st_size \
                     and _sha256(final) == digest:
@@ -102,7 +108,7 @@ def _place(tmp: Path, target_dir: Path, name: str, digest: str) -> tuple[Path, b
             return final, True
         tmp.unlink()
         return final, True
-    raise copy_failed("no free name for the copy")
+    return None
 
 
 def _sidecar_name(source: Path, sidecar: Path, copy: Path) -> Path:
@@ -120,25 +126,17 @@ def _copy_sidecar(source: Path, copy: Path, what: str) -> Optional[Path]:
         return None
     final = _sidecar_name(source, sidecar, copy)
     digest = _sha256(sidecar)
-    tmp = _write(sidecar, final.parent, final.name)
+    tmp: Optional[Path] = _write(sidecar, final.parent, final.name)
     try:
         if _sha256(tmp) != digest:
             raise copy_failed(f"the {what} copy of {sidecar.name} does not match the original")
-        if final.exists():
-            if not (final.is_file() and _sha256(final) == digest):
-                log.warning("%s in the %s folder has other content; %s copied without its "
-                            "sidecar", final.name, what, copy.name)
+        placed = _place(tmp, [final], digest)
+        if placed is None:
+            log.warning("%s in the %s folder has other content; %s copied without its "
+                        "sidecar", final.name, what, copy.name)
             return None
-        try:
-            os.link(tmp, final)  # fails if the name was taken meanwhile
-        except FileExistsError:
-            return None
-        except OSError:
-            if final.exists():
-                return None
-            os.rename(tmp, final)  # a file system without hard links
-            tmp = None
-        return final
+        tmp = None
+        return final if placed[1] else None
     finally:
         if tmp is not None:
             tmp.unlink(missing_ok=True)
@@ -159,7 +157,10 @@ def copy_verified(source: Path, digest: str, folder: str, exif: Optional[dict],
         tmp = _write(source, target_dir, name)
         if _sha256(tmp) != digest:
             raise copy_failed(f"the {what} copy of {name} does not match the original")
-        final, new = _place(tmp, target_dir, name, digest)
+        placed = _place(tmp, _candidates(target_dir, name), digest)
+        if placed is None:
+            raise copy_failed("no free name for the copy")
+        final, new = placed
         tmp = None
         created += [final] if new else []
         sidecar = _copy_sidecar(source, final, what)
