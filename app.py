@@ -92,7 +92,8 @@ def build_hub(config: Config, db: Database, serves_clients: bool = True
     hub = Hub(config, stream_log, websocket_events.EVENTS, stream=link)
     services: list[Service] = [websocket_events.HubBinding(hub)]
     if serves_clients:
-        hub.presence = Presence(config.redis_url, keys, hub, config.presence_ttl)
+        hub.presence = Presence(config.redis_url, keys, hub, config.presence_ttl,
+                                stream_log.process)
         services.append(hub.presence)
         services.append(LogTrimmer(stream_log, config.log_max_events, config.log_max_age))
     return hub, services

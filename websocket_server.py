@@ -212,7 +212,8 @@ def broadcast():
     receipt = Receipt()
     hub.publish(name, channel, payload, source="external", receipt=receipt)
     if not hub.wait_stored(receipt, STORE_TIMEOUT):
-        raise ApiError(503, "not_stored", "the event log did not take the event in time")
+        raise ApiError(503, "not_stored", "the event log did not confirm the event in time; "
+                       "it may still be stored (see /api/events before sending it again)")
     if not receipt.stored:
         raise ApiError(503, "not_stored", "the event could not be stored in the event log",
                        seq=receipt.seq)

@@ -12,28 +12,20 @@ its listener closes the client.
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
 import time
-import uuid
 from collections import Counter
 from typing import Optional
 
 import orjson
 import redis
 
-from darkroom.realtime.redis_log import Keys, connect
+from darkroom.realtime.redis_log import Keys, connect, process_id
 
 log = logging.getLogger("darkroom.presence")
 
 _SETTLE = 0.2  # seconds to gather changes before writing the list again
 _LISTEN_TIMEOUT = 0.5
-
-
-def process_id() -> str:
-    """Host and pid, and a random part: two hubs of one process (tests) and a reused pid differ."""
-    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:4]}"
 
 
 class Presence:

@@ -7,6 +7,11 @@ and only then settles their receipts. While Redis is unreachable it keeps
 retrying with backoff, the buffer holds up to ``buffer_limit`` events and
 refuses (and counts) the rest: publishing never blocks and never raises.
 
+A batch that failed before it was sent (no connection) goes back to the
+buffer, where it can still be withdrawn. One that failed after (its reply was
+lost: Redis may have stored it) is sent again as it is, with the same id, until
+Redis answers: stored once, never twice (see ``redis_log``).
+
 The reader thread follows the stream with XREAD BLOCK from the last id it saw
 and hands every entry, already stamped, to the hub (``feed``), so every process
 delivers the stream in the stream's order. After a failure it reconnects and
@@ -20,7 +25,8 @@ import collections
 import logging
 import threading
 import time
-from typing import Callable, Optional
+import uuid
+from typing import Callable, NamedTuple, Optional
 
 import redis
 
@@ -47,6 +53,14 @@ class _Backoff:
 
     def reset(self) -> None:
         self.delay = _BACKOFF_FIRST
+
+
+class _Unsure(NamedTuple):
+    """A batch whose append failed after it was sent: it may be stored."""
+
+    id: str
+    epoch: str  # the stream's epoch when it was first sent
+    rows: list[Outgoing]
 
 
 class RedisLink:
@@ -167,39 +181,61 @@ class RedisLink:
                 row.receipt._settle(None, False)
 
     def _publish_loop(self) -> None:
+        client = connect(self.url)
         backoff = _Backoff()
         deadline = None
+        unsure: Optional[_Unsure] = None
         while True:
-            # While the link is down, Redis is probed even with nothing to send, so the
-            # link recovers (and broadcasts are taken again) without waiting for an event.
-            batch = self._take(0 if self.publisher_ok else backoff.next())
-            if batch is None:
-                return
+            if unsure is None:
+                # While the link is down, Redis is probed even with nothing to send, so the
+                # link recovers (and broadcasts are taken again) without waiting for an event.
+                batch = self._take(0 if self.publisher_ok else backoff.next())
+                if batch is None:
+                    break
+                attempt = _Unsure(uuid.uuid4().hex[:16], self.log.epoch, batch)
+            else:
+                attempt, batch = unsure, unsure.rows
+            sent, stored = False, True
             try:
+                pool = client.connection_pool
+                pool.release(pool.get_connection())  # connected, or raises with nothing sent
+                sent = True
                 if batch:
-                    self.log.append(batch)
+                    stored = self.log.append(batch, attempt.id,
+                                             unsure.epoch if unsure else "", client)
                 else:
-                    self.log.redis.ping()
+                    client.ping()
             except Exception as exc:
                 self._failed("publish", exc)
                 self.publisher_ok = False
                 with self._cond:
-                    self._buffer.extendleft(reversed(batch))
+                    if sent and batch:
+                        unsure = attempt
+                    else:
+                        self._buffer.extendleft(reversed(batch))
                     if self._stopping:
                         deadline = deadline or time.monotonic() + _DRAIN_ON_STOP
                         if time.monotonic() > deadline:
-                            return
+                            break
                     if batch:
                         self._cond.wait(backoff.next())
                 continue
+            unsure = None
             if not self.publisher_ok:
                 self.publisher_ok = True
                 self.reconnects += 1
                 log.info("bus: publishing again", extra={"buffered": len(self._buffer)})
             backoff.reset()
+            if batch and not stored:
+                self.dropped += len(batch)
+                log.warning("bus: Redis lost its data while a batch's reply was lost; not "
+                            "storing it in the new epoch", extra={"count": len(batch)})
             for row in batch:
                 if row.receipt is not None:
-                    row.receipt._settle(row.seq, True)
+                    row.receipt._settle(row.seq if stored else None, stored)
+        if unsure is not None:
+            self._refuse(unsure.rows)
+        client.close()
 
     # --- reading -----------------------------------------------------------------
 

@@ -11,10 +11,18 @@ writes the ``seq`` into it, between the publisher's two halves).
 The epoch is a key created with SET NX: it lives as long as the stream's data
 does, so a Redis that lost its data (no persistence) starts a new epoch and
 clients resync instead of resuming across the hole.
+
+Appends are exactly once while Redis keeps its data: the script records each
+process's last batch id (``{prefix}:batch:<process>``), so a batch sent again
+after its reply was lost gets the seqs it was stored under instead of new ones.
+A batch sent again under another epoch is not stored: whether or not it was,
+it belonged to the history Redis lost.
 """
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 import uuid
 from typing import Collection, Optional
@@ -27,23 +35,44 @@ from darkroom.realtime.stream_rows import Outgoing, TextRow, entry_row
 
 IO_TIMEOUT = 2.0  # seconds one Redis command may take before the link counts as down
 _TRIM_PAGE = 500
+_BATCH_TTL = 86400  # seconds a process's last batch id is kept (refreshed by each append)
+STREAM_GONE = -1  # the script's answer to a batch sent again under another epoch
 
-# KEYS: seq, stream, epoch. ARGV: maxlen, epoch candidate, then 6 per event:
+# KEYS: seq, stream, epoch, this process's last batch. ARGV: maxlen, epoch
+# candidate, expected epoch ('' for any), batch id, batch TTL, then 6 per event:
 # channel, type, source, wall time, JSON before the seq, JSON after it.
 _APPEND = """
-redis.call('SET', KEYS[3], ARGV[2], 'NX')
-local n = (#ARGV - 2) / 6
-local last = redis.call('INCRBY', KEYS[1], n)
-local first = last - n + 1
+local last = redis.call('GET', KEYS[4])
+if last then
+  local sep = string.find(last, ':', 1, true)
+  if string.sub(last, 1, sep - 1) == ARGV[4] then
+    return tonumber(string.sub(last, sep + 1))
+  end
+end
+local epoch = redis.call('GET', KEYS[3])
+if ARGV[3] ~= '' and epoch ~= ARGV[3] then
+  return -1
+end
+if not epoch then
+  redis.call('SET', KEYS[3], ARGV[2])
+end
+local n = (#ARGV - 5) / 6
+local first = redis.call('INCRBY', KEYS[1], n) - n + 1
 for i = 0, n - 1 do
-  local b = 3 + i * 6
+  local b = 6 + i * 6
   local seq = string.format('%.0f', first + i)
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], seq .. '-0',
              'c', ARGV[b], 't', ARGV[b + 1], 's', ARGV[b + 2], 'w', ARGV[b + 3],
              'd', ARGV[b + 4] .. seq .. ARGV[b + 5])
 end
+redis.call('SET', KEYS[4], ARGV[4] .. ':' .. string.format('%.0f', first), 'EX', ARGV[5])
 return first
 """
+
+
+def process_id() -> str:
+    """Host and pid, and a random part: two hubs of one process (tests) and a reused pid differ."""
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:4]}"
 
 
 class Keys:
@@ -63,6 +92,9 @@ class Keys:
     def control(self, process: str) -> str:
         return f"{self._base}:control:{process}"
 
+    def batch(self, process: str) -> str:
+        return f"{self._base}:batch:{process}"
+
 
 def connect(url: str, timeout: float = IO_TIMEOUT) -> redis.Redis:
     """A client that fails fast and never retries by itself (the callers decide: an
@@ -76,10 +108,11 @@ class RedisEventLog:
 
     lost_before = 0  # an event is delivered only once the stream holds it
 
-    def __init__(self, client: redis.Redis, keys: Keys, max_events: int):
+    def __init__(self, client: redis.Redis, keys: Keys, max_events: int, process: str = ""):
         self.redis = client
         self.keys = keys
         self.max_events = max_events
+        self.process = process or process_id()
         self.epoch = ""
         self._append = client.register_script(_APPEND)
 
@@ -102,17 +135,27 @@ class RedisEventLog:
             raise RuntimeError(f"the event stream's Redis ({where.get('host')}:{where.get('port')}) "
                                f"is unreachable: {exc}") from None
 
-    def append(self, rows: list[Outgoing]) -> None:
-        """Store ``rows`` in one atomic script call and give each its ``seq``."""
+    def append(self, rows: list[Outgoing], batch: str = "", expect_epoch: str = "",
+               client: Optional[redis.Redis] = None) -> bool:
+        """Store ``rows`` in one atomic script call and give each its ``seq``.
+
+        ``batch``: this process's id for the call; the same id sent again (its reply
+        was lost) gets the seqs it was stored under. ``expect_epoch``: the epoch it
+        was first sent under; False (nothing stored) if the stream is another epoch's now.
+        """
         if not rows:
-            return
-        args: list = [self.max_events, uuid.uuid4().hex[:16]]
+            return True
+        args: list = [self.max_events, uuid.uuid4().hex[:16], expect_epoch,
+                      batch or uuid.uuid4().hex, _BATCH_TTL]
         for row in rows:
             args += [row.channel, row.type, row.source, repr(row.created), row.head, row.tail]
-        first = int(self._append(keys=[self.keys.seq, self.keys.stream, self.keys.epoch],
-                                 args=args))
+        keys = [self.keys.seq, self.keys.stream, self.keys.epoch, self.keys.batch(self.process)]
+        first = int(self._append(keys=keys, args=args, client=client))
+        if first == STREAM_GONE:
+            return False
         for i, row in enumerate(rows):
             row.seq = first + i
+        return True
 
     def read(self, since: int, until: Optional[int], channels: Optional[Collection[str]],
              limit: int) -> list[TextRow]:

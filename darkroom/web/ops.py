@@ -41,14 +41,16 @@ class EventTap:
         self._lock = threading.Lock()
         original = event_log.append
 
-        def append(rows):
+        def append(rows, *args, **kwargs):
             started = time.perf_counter()
             try:
-                original(rows)
+                stored = original(rows, *args, **kwargs)
             except Exception as exc:
                 self._after(rows, started, f"{type(exc).__name__}: {exc}")
                 raise
-            self._after(rows, started, None)
+            self._after(rows, started, "not stored: Redis lost the stream it belonged to"
+                        if stored is False else None)
+            return stored
 
         event_log.append = append  # an instance attribute: the class and the hub are unchanged
 
@@ -56,10 +58,11 @@ class EventTap:
         seconds = time.perf_counter() - started
         with self._lock:
             self.appends += 1
-            if error is not None:
-                self.append_failures += 1
             self.last_error = error
             self.last_append_at = time.time()
+            if error is not None:
+                self.append_failures += 1
+                return  # a failed batch is counted once it is stored, not each time it is tried
             for row in rows:
                 self.published[(row.channel, row.type)] += 1
         for observe in self.observers:

@@ -11,6 +11,9 @@ import threading
 import time
 
 import pytest
+from lossy_proxy import LossyProxy
+from prometheus_client.parser import text_string_to_metric_families
+from scale_support import SHARED_REDIS
 from websockets.exceptions import ConnectionClosed
 
 # Several real processes on a shared, loaded machine: more than the 60 s default.
@@ -242,6 +245,31 @@ def test_a_redis_that_lost_its_data_starts_a_new_epoch_and_clients_resync(privat
     b.publish(3, tag="new")
     assert [(e["seq"], e["tag"]) for e in again.events(3, timeout=20)] == [
         (1, "new"), (2, "new"), (3, "new")]
+
+
+def test_an_event_whose_reply_redis_lost_is_stored_delivered_and_counted_once(studio):
+    proxy = LossyProxy(int(SHARED_REDIS.rsplit(":", 1)[1].split("/")[0]))
+    try:
+        a = studio.web(REDIS_URL=proxy.url)
+        watcher = a.ws()
+        watcher.subscribe("system")
+        proxy.lose_next_script_reply()
+        answer = a.post("/websocket/broadcast",
+                        {"type": "note", "channel": "system", "data": {"tag": "once", "n": 0}})
+        assert answer.status_code == 200, answer.text
+        assert proxy.lost.is_set()  # stored by Redis, the reply lost on its way back
+        seq = answer.json()["seq"]
+        a.publish(1, tag="after")
+        assert [(e["seq"], e["tag"]) for e in watcher.events(2, timeout=20)] == [
+            (seq, "once"), (seq + 1, "after")]
+        history = a.get(f"/api/events?since={seq - 1}").json()["events"]
+        assert [(e["seq"], e["tag"]) for e in history] == [(seq, "once"), (seq + 1, "after")]
+        published = [s.value for f in text_string_to_metric_families(a.get("/metrics").text)
+                     for s in f.samples if s.name == "darkroom_events_published_total"
+                     and s.labels == {"channel": "system", "type": "note"}]
+        assert published == [2.0]
+    finally:
+        proxy.close()
 
 
 def test_sse_and_long_polling_resume_on_another_process(studio):

@@ -1,4 +1,5 @@
-"""The hub's link to Redis alone: buffering, refusing, withdrawing, following the stream."""
+"""The hub's link to Redis alone: buffering, refusing, withdrawing, following the stream,
+and storing a batch exactly once when its reply is lost (through ``LossyProxy``)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import uuid
 
 import pytest
 from harness import free_port, need
+from lossy_proxy import LossyProxy
 from scale_support import SHARED_REDIS, delete_prefix, redis_problem
 
 from darkroom.realtime.hub import Receipt
@@ -34,6 +36,24 @@ def prefix():
     name = f"unit-{uuid.uuid4().hex[:12]}"
     yield name
     delete_prefix(SHARED_REDIS, name)
+
+
+@pytest.fixture
+def proxy(prefix):
+    lossy = LossyProxy(int(SHARED_REDIS.rsplit(":", 1)[1].split("/")[0]))
+    yield lossy
+    lossy.close()
+
+
+def _stored_seqs(prefix: str) -> list[int]:
+    import redis
+
+    from darkroom.realtime.redis_log import Keys
+
+    client = redis.Redis.from_url(SHARED_REDIS)
+    entries = client.xrange(Keys(prefix).stream)
+    client.close()
+    return [int(entry_id.split(b"-")[0]) for entry_id, _ in entries]
 
 
 def test_without_redis_sending_never_blocks_and_overflow_is_refused_and_counted(prefix):
@@ -80,4 +100,38 @@ def test_with_redis_receipts_settle_once_stored_and_the_reader_brings_them_back_
     assert got[5].data == b'{"type":"note","seq":6,"n":5}'
     assert link.health()["connected"] and link.health()["buffered"] == 0
     assert not link.withdraw(rows[0].receipt)  # stored: nothing to take back
+    link.stop()
+
+
+def test_a_batch_whose_reply_was_lost_is_stored_once_under_the_seqs_it_got(prefix, proxy):
+    link = _link(proxy.url, prefix, buffer_limit=100)
+    link.start(link.log.open(), lambda rows: None, lambda epoch: None)
+    proxy.lose_next_script_reply()
+    rows = [_row(n) for n in range(5)]
+    link.send(rows)
+    assert all(r.receipt.wait(10) and r.receipt.stored for r in rows)
+    assert proxy.lost.is_set()  # Redis ran the script, the link never heard, and sent it again
+    assert [r.receipt.seq for r in rows] == [1, 2, 3, 4, 5]
+    later = _row(5)
+    link.send([later])
+    assert later.receipt.wait(10) and later.receipt.seq == 6
+    assert _stored_seqs(prefix) == [1, 2, 3, 4, 5, 6]  # nothing twice
+    link.stop()
+
+
+def test_a_batch_whose_reply_was_lost_when_redis_lost_its_data_is_not_stored_again(prefix, proxy):
+    link = _link(proxy.url, prefix, buffer_limit=100)
+    link.start(link.log.open(), lambda rows: None, lambda epoch: None)
+    proxy.lose_next_script_reply(then_refuse=True)
+    rows = [_row(n) for n in range(5)]
+    link.send(rows)
+    assert proxy.lost.wait(10)
+    delete_prefix(SHARED_REDIS, prefix)  # Redis lost its data, the 5 events with it
+    proxy.forward()
+    assert all(r.receipt.wait(10) and not r.receipt.stored for r in rows)
+    assert link.health()["dropped"] == 5
+    after = _row(9)
+    link.send([after])
+    assert after.receipt.wait(10) and after.receipt.stored and after.receipt.seq == 1
+    assert _stored_seqs(prefix) == [1]  # the new epoch starts with what came after the loss
     link.stop()
