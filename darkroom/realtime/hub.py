@@ -45,7 +45,7 @@ import orjson
 
 from darkroom.realtime.coalesce import Coalescer
 from darkroom.realtime.eventlog import EventLog, LogRow
-from darkroom.realtime.outbox import Flusher, Outbox
+from darkroom.realtime.outbox import WROTE, Flusher, Outbox
 from darkroom.realtime.protocol import reply, utc_timestamp
 from darkroom.realtime.stream_rows import Outgoing
 from darkroom.realtime.transport import END_REASONS, Transport
@@ -566,16 +566,32 @@ class Hub:
         self.delivered += delivered
 
     def _deliver_one(self, members: tuple, key: Optional[Hashable], data: bytes) -> None:
+        """The steady state: one event, written to every socket under one hold of the
+        write lock; a client in a replay, or on another kind of outbox, after it."""
         shared: dict = {}  # framer -> the one-frame list every client of that kind gets
         delivered = 0
+        later: list = []  # (client, frames or None, what write_held left to do)
+        lock = self.flusher.write_lock
+        with lock:
+            for client in members:
+                framer = client.framer
+                frames = shared.get(framer)
+                if frames is None:
+                    frames = shared[framer] = [(key, framer(data))]
+                outbox = client.outbox
+                if client.backlog is None and outbox.lock is lock:
+                    done = outbox.write_held(frames)
+                    if done == WROTE:
+                        delivered += 1
+                    elif done:
+                        delivered += 1
+                        later.append((client, None, done))
+                else:
+                    later.append((client, frames, 0))
         limit = self.config.outbox_limit
-        for client in members:
-            framer = client.framer
-            frames = shared.get(framer)
+        for client, frames, done in later:
             if frames is None:
-                frames = shared[framer] = [(key, framer(data))]
-            if client.backlog is None:  # as ``Client.deliver`` does, one call fewer per client
-                delivered += client.outbox.write(frames)
+                client.outbox.after_write(done)
             elif client.deliver(frames):
                 delivered += 1
                 if client.backlog is not None and client.backlog_bytes > limit:

@@ -39,8 +39,8 @@ class MemoryOutbox:
     def __init__(self, limit: int, on_slow: Callable[["MemoryOutbox"], None]):
         self.limit = limit
         self.on_slow = on_slow
-        self._lock = threading.Lock()
-        self._changed = threading.Condition(self._lock)
+        self.lock = threading.Lock()
+        self._changed = threading.Condition(self.lock)
         self._queue: deque[_Entry] = deque()
         self._by_key: dict = {}
         self._pending = 0
@@ -58,7 +58,7 @@ class MemoryOutbox:
         self.intercept: Optional[Callable[[bytes], bool]] = None
 
     def write(self, frames: list[tuple[object, bytes]]) -> bool:
-        with self._lock:
+        with self.lock:
             if not self._accepting:
                 return False
             intercept = self.intercept
@@ -90,7 +90,7 @@ class MemoryOutbox:
         """Every frame that waits, at once if any, else as soon as one comes (within
         ``timeout`` s); empty on timeout or when a newer ``take`` took over."""
         deadline = time.monotonic() + max(timeout, 0.0)
-        with self._lock:
+        with self.lock:
             self._taker += 1
             me = self._taker
             self._changed.notify_all()  # an older taker steps aside
@@ -124,7 +124,7 @@ class MemoryOutbox:
 
     def close_with(self, close_frame: bytes) -> None:
         """Drop what waits, queue ``close_frame`` last and accept nothing more."""
-        with self._lock:
+        with self.lock:
             if not self._accepting:
                 return
             self._queue.clear()
@@ -137,7 +137,7 @@ class MemoryOutbox:
             self._changed.notify_all()
 
     def stop_accepting(self) -> None:
-        with self._lock:
+        with self.lock:
             self._accepting = False
             self._changed.notify_all()
 
@@ -146,7 +146,7 @@ class MemoryOutbox:
 
     def shutdown(self) -> None:
         """Drop everything and wake whoever waits to take."""
-        with self._lock:
+        with self.lock:
             self._accepting = False
             self._queue.clear()
             self._by_key.clear()

@@ -11,6 +11,13 @@ every byte a client receives goes through it, under one lock:
 - one shared ``Flusher`` thread drains every outbox as sockets become writable;
 - an outbox over its byte limit, or one that made no progress for the stall
   timeout, gets the client disconnected as slow. Nobody else waits for it.
+
+The lock is the flusher's ``write_lock``, one for every outbox it drains. Every
+write under it is a non-blocking ``send``, so it is held for microseconds, and
+the hub's fan-out takes it once for all of an event's clients (``write_held``)
+instead of once per client: after each ``send`` system call, every other
+object touched is a cache miss, and a lock per client cost more than the
+``send`` left over (see the README's profile).
 """
 
 from __future__ import annotations
@@ -21,6 +28,10 @@ import threading
 import time
 from collections import deque
 from typing import Callable, Optional
+
+# What ``write_held`` did (WROTE; 0 when refused) and what it leaves for ``after_write``
+# to do once the lock is released: have the flusher watch the socket, report it slow.
+WROTE, WATCH, SLOW = 1, 2, 4
 
 
 class _Entry:
@@ -44,7 +55,7 @@ class Outbox:
         self.limit = limit
         self.on_slow = on_slow
         raw.setblocking(False)
-        self._lock = threading.Lock()
+        self.lock = flusher.write_lock
         self._queue: deque[_Entry] = deque()
         self._by_key: dict = {}  # state key -> its queued entry
         self._pending = 0  # bytes waiting in _queue
@@ -65,36 +76,48 @@ class Outbox:
         one (it is removed; the new one goes last, so order holds). False if the
         client is going away.
         """
-        with self._lock:
-            if not self._accepting:
-                return False
-            newly_waiting = not self._queue
-            if newly_waiting:
-                frames = self._send_now(frames)
-                if not frames:
-                    return True
-            for key, frame in frames:
-                if key is not None:
-                    old = self._by_key.get(key)
-                    if old is not None and old.alive and not (
-                            self._head_started and self._queue and self._queue[0] is old):
-                        old.alive = False
-                        self._pending -= len(old.data)
-                        self.superseded += 1
-                entry = _Entry(memoryview(frame), key)
-                if key is not None:
-                    self._by_key[key] = entry
-                self._queue.append(entry)
-                self._pending += len(frame)
-            self._drained.clear()
-            if self._pending > self.high_water:
-                self.high_water = self._pending
-            overflow = self._pending > self.limit
+        with self.lock:
+            done = self.write_held(frames)
+        if done > WROTE:
+            self.after_write(done)
+        return done != 0
+
+    def write_held(self, frames: list[tuple[object, bytes]]) -> int:
+        """``write`` for a caller already holding ``lock``: WROTE, plus WATCH and SLOW,
+        which the caller hands to ``after_write`` once it released the lock (reporting
+        a slow client closes it, which takes the lock); 0 if the client is going away."""
+        if not self._accepting:
+            return 0
+        newly_waiting = not self._queue
         if newly_waiting:
+            frames = self._send_now(frames)
+            if not frames:
+                return WROTE
+        for key, frame in frames:
+            if key is not None:
+                old = self._by_key.get(key)
+                if old is not None and old.alive and not (
+                        self._head_started and self._queue and self._queue[0] is old):
+                    old.alive = False
+                    self._pending -= len(old.data)
+                    self.superseded += 1
+            entry = _Entry(memoryview(frame), key)
+            if key is not None:
+                self._by_key[key] = entry
+            self._queue.append(entry)
+            self._pending += len(frame)
+        self._drained.clear()
+        if self._pending > self.high_water:
+            self.high_water = self._pending
+        return (WROTE | (WATCH if newly_waiting else 0)
+                | (SLOW if self._pending > self.limit else 0))
+
+    def after_write(self, done: int) -> None:
+        """What ``write_held`` left to do, with the lock released."""
+        if done & WATCH:
             self.flusher.watch(self)
-        if overflow:
+        if done & SLOW:
             self.on_slow(self)
-        return True
 
     def _send_now(self, frames: list[tuple[object, bytes]]) -> list[tuple[object, bytes]]:
         """With the lock held and nothing queued, write now; return the frames left over.
@@ -128,7 +151,7 @@ class Outbox:
 
     def flush(self) -> bool:
         """Write as much of the outbox as the kernel takes; True when it is empty."""
-        with self._lock:
+        with self.lock:
             queue = self._queue
             while queue:
                 head = queue[0]
@@ -169,7 +192,7 @@ class Outbox:
 
         ``close_frame`` may follow other control frames (a pong) in the same bytes.
         """
-        with self._lock:
+        with self.lock:
             if not self._accepting:
                 return
             keep = self._queue[0] if self._queue and self._head_started else None
@@ -193,7 +216,7 @@ class Outbox:
         self.flusher.watch(self)
 
     def stop_accepting(self) -> None:
-        with self._lock:
+        with self.lock:
             self._accepting = False
 
     def wait_drained(self, timeout: float) -> bool:
@@ -201,7 +224,7 @@ class Outbox:
 
     def shutdown(self) -> None:
         """Tear the connection down: wake every thread blocked on it, drop the outbox."""
-        with self._lock:
+        with self.lock:
             self._fail()
             if self._closed:
                 return
@@ -232,6 +255,7 @@ class Flusher:
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
         self._selector.register(self._wake_r, selectors.EVENT_READ, None)
+        self.write_lock = threading.Lock()  # every outbox's (see the module docstring)
         self._lock = threading.Lock()
         self._changes: deque[tuple[str, Outbox]] = deque()
         self._watched: set[Outbox] = set()

@@ -164,6 +164,49 @@ def test_stuck_client_never_delays_others_and_is_dropped_with_1013(make_server):
     server.wait_for(lambda: server.hub.client_count() == 20, 5, "stuck client removed")
 
 
+def _paused_reader(server) -> tuple[RawClient, object]:
+    """A subscribed client that reads nothing yet, on a link whose kernel buffers are small."""
+    paused = RawClient("127.0.0.1", server.port)
+    paused.send_json({"type": "subscribe", "channels": ["jobs"]})
+    server.wait_for(lambda: any(c.channels for c in server.hub.clients()), 2, "subscribed")
+    outbox = next(c for c in server.hub.clients() if c.channels).outbox
+    outbox.raw.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16384)
+    return paused, outbox
+
+
+def _one_at_a_time(server, pacer, count: int, padding: str) -> None:
+    """Publish events each in its own fan-out: the next only once ``pacer`` has the last."""
+    for i in range(count):
+        events.broadcast_job_progress(job_id=i, stage="s", progress=1, message=padding)
+        got = pacer.events(1)[0]
+        assert got.get("job_id") == i, got
+
+
+def test_a_paused_reader_gets_every_event_of_single_fan_outs_once_it_reads(make_server):
+    server = make_server(outbox_limit=8 * 1024 * 1024)
+    paused, outbox = _paused_reader(server)
+    pacer = server.ws()
+    pacer.subscribe("jobs")
+    _one_at_a_time(server, pacer, 40, "x" * 16000)
+    assert outbox.pending() > 0  # the kernel could not take them: they wait in the outbox ...
+    got = paused.read_texts(42, timeout=10)  # ... and the flusher sends them once it reads
+    assert [m["type"] for m in got[:2]] == ["connection_established", "subscription_confirmed"]
+    assert [m["job_id"] for m in got[2:]] == list(range(40))
+    assert server.stats()["disconnected"]["slow"] == 0
+
+
+def test_a_reader_over_its_outbox_limit_in_single_fan_outs_is_dropped_alone(make_server):
+    server = make_server(outbox_limit=128 * 1024)
+    paused, _ = _paused_reader(server)
+    pacer = server.ws()
+    pacer.subscribe("jobs")
+    _one_at_a_time(server, pacer, 20, "x" * 16000)  # 320 KB for a client that reads nothing
+    server.wait_for(lambda: server.stats()["disconnected"]["slow"] == 1, 10, "slow kick")
+    code, _ = paused.read_until_close()
+    assert code == 1013
+    _one_at_a_time(server, pacer, 3, "")  # the others go on
+
+
 def test_stalled_client_is_dropped_after_the_stall_timeout(make_server):
     server = make_server(stall_timeout=0.5)
     stuck = RawClient("127.0.0.1", server.port)

@@ -52,6 +52,17 @@ class RawClient:
             if opcode == 0x1:
                 texts.append(payload)
 
+    def read_texts(self, n: int, timeout: float = 10.0) -> list[dict]:
+        """The next ``n`` text messages, decoded (pings and other control frames skipped)."""
+        self.sock.settimeout(timeout)
+        out: list[dict] = []
+        while len(out) < n:
+            opcode, payload = self._frame()
+            assert opcode != 0x8, f"closed after {len(out)} messages"
+            if opcode == 0x1:
+                out.append(json.loads(payload))
+        return out
+
     def _frame(self) -> tuple[int, bytes]:
         head = self._read(2)
         opcode, length = head[0] & 0x0F, head[1] & 0x7F
