@@ -264,3 +264,18 @@ def test_connect_url_refusals_are_protocol_errors(args, code):
     with pytest.raises(ProtocolError) as err:
         connect_requests(args, CHANNELS)
     assert err.value.code == code
+
+
+def test_stamp_formats_any_instant_as_datetime_does():
+    from datetime import datetime, timezone
+
+    from darkroom.realtime.protocol import stamp, utc_timestamp
+
+    base = 1_764_633_599.0  # a second before midnight UTC: the date changes too
+    instants = [base + n / 8 for n in range(24)] + [base + 0.9999, base + 1.0, 0.0, 4102444799.999]
+    for t in instants + list(reversed(instants)):  # a cached second is never reused for another
+        expected = datetime.fromtimestamp(t, timezone.utc).isoformat(timespec="milliseconds")
+        assert stamp(t) == expected.replace("+00:00", "Z"), t
+    before = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.fromisoformat(utc_timestamp().replace("Z", "+00:00"))
+    assert before <= now <= datetime.now(timezone.utc)
