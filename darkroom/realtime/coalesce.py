@@ -54,12 +54,14 @@ class Coalescer:
 
     def due(self, now: float) -> list:
         """Events whose slot has come."""
-        out = []
+        if len(self._last_sent) > 1024:
+            self._forget_idle(now)
+        out: list = []
+        if not self._pending:  # the steady state: asked after every batch, nothing waits
+            return out
         for key in [k for k in self._pending if now - self._last_sent[k] >= self.interval]:
             out.append(self._pending.pop(key))
             self._last_sent[key] = now
-        if len(self._last_sent) > 1024:
-            self._forget_idle(now)
         return out
 
     def flush(self) -> list:
