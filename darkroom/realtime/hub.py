@@ -331,7 +331,7 @@ class Hub:
         self._queue.put(_Subscribe(client, frozenset(channels), since, snapshot, position))
 
     def _dispatch_loop(self) -> None:
-        get, get_nowait = self._queue.get, self._queue.get_nowait
+        get, get_nowait, empty = self._queue.get, self._queue.get_nowait, self._queue.empty
         coalescer = self._coalescer
         while True:
             wait = coalescer.next_due(time.monotonic())
@@ -342,11 +342,10 @@ class Hub:
                 items.append(get(timeout=wait) if wait is None or wait > 0 else get_nowait())
             except queue.Empty:
                 pass
-            while items and len(items) < _BATCH:
-                try:
-                    items.append(get_nowait())
-                except queue.Empty:
-                    break
+            # Only this thread takes from the queue, so "not empty" means get_nowait has an
+            # item: no queue.Empty raised after every event (~25 us, cold, on this VM).
+            while items and len(items) < _BATCH and not empty():
+                items.append(get_nowait())
             try:
                 if self._dispatch(items):
                     return
