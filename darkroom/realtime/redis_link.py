@@ -209,8 +209,8 @@ class RedisLink:
                 self._failed("publish", exc)
                 self.publisher_ok = False
                 with self._cond:
-                    if sent and batch:
-                        unsure = attempt
+                    if unsure is not None or (sent and batch):
+                        unsure = attempt  # may be stored: only ever sent again as it is
                     else:
                         self._buffer.extendleft(reversed(batch))
                     if self._stopping:

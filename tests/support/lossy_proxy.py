@@ -21,6 +21,7 @@ class LossyProxy:
         self.listener.settimeout(0.2)
         self.port = self.listener.getsockname()[1]
         self.lost = threading.Event()  # set once a reply was thrown away
+        self.refused = 0  # connections closed at once while refusing
         self._armed = False
         self._then_refuse = False
         self._refusing = False
@@ -59,6 +60,8 @@ class LossyProxy:
                 refusing = self._refusing
             if refusing:
                 downstream.close()
+                with self._lock:
+                    self.refused += 1
                 continue
             upstream = socket.create_connection(("127.0.0.1", self.target_port), timeout=5)
             with self._lock:

@@ -135,3 +135,26 @@ def test_a_batch_whose_reply_was_lost_when_redis_lost_its_data_is_not_stored_aga
     assert after.receipt.wait(10) and after.receipt.stored and after.receipt.seq == 1
     assert _stored_seqs(prefix) == [1]  # the new epoch starts with what came after the loss
     link.stop()
+
+
+def test_a_batch_whose_reply_was_lost_waits_apart_while_redis_stays_unreachable(prefix, proxy):
+    link = _link(proxy.url, prefix, buffer_limit=100)
+    link.start(link.log.open(), lambda rows: None, lambda epoch: None)
+    proxy.lose_next_script_reply(then_refuse=True)
+    rows = [_row(n) for n in range(5)]
+    link.send(rows)
+    assert proxy.lost.wait(10)
+    deadline = time.monotonic() + 10
+    while proxy.refused < 4:  # the link tries again and again, and gets no connection
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert link.health()["buffered"] == 0  # the batch waits as it is, never copied back
+    assert not link.withdraw(rows[0].receipt)  # and cannot be taken back: it may be stored
+    proxy.forward()
+    assert all(r.receipt.wait(10) and r.receipt.stored for r in rows)
+    assert [r.receipt.seq for r in rows] == [1, 2, 3, 4, 5]
+    later = _row(5)
+    link.send([later])
+    assert later.receipt.wait(10) and later.receipt.seq == 6
+    assert _stored_seqs(prefix) == [1, 2, 3, 4, 5, 6]
+    link.stop()
