@@ -214,11 +214,13 @@ def test_a_repeated_internal_error_is_reported_a_few_times_with_the_count(make_s
             except TimeoutError:
                 pass
     events = mine()
-    seen = events[during]
     windows = int(elapsed / reporter.WINDOW) + 2
     assert during <= reporter.PER_WINDOW * windows, (during, elapsed)
     assert during < 50 and len(events) == during + 1
-    assert seen["error_details"].get("suppressed", 0) > 0, seen
+    # A report carried the count of those suppressed before it: the first of a later
+    # window, or the one after the burst. Which depends on where the burst's windows
+    # fell (a last window of 3 errors or fewer suppressed none, so the next report says 0).
+    assert any(e["error_details"].get("suppressed", 0) > 0 for e in events), events
     # Every error of the burst is accounted for: reported, or counted in a later report.
     reported = sum(1 + e["error_details"].get("suppressed", 0) for e in events)
     assert 200 < reported <= 200 + polls, (reported, polls)
