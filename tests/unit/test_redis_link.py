@@ -103,14 +103,19 @@ def test_with_redis_receipts_settle_once_stored_and_the_reader_brings_them_back_
     link.stop()
 
 
-def test_a_batch_whose_reply_was_lost_is_stored_once_under_the_seqs_it_got(prefix, proxy):
+def _losing_a_reply(prefix: str, proxy: LossyProxy, then_refuse: bool = False):
+    """A started link whose first batch (5 events) Redis stores but whose reply is lost."""
     link = _link(proxy.url, prefix, buffer_limit=100)
     link.start(link.log.open(), lambda rows: None, lambda epoch: None)
-    proxy.lose_next_script_reply()
+    proxy.lose_next_script_reply(then_refuse=then_refuse)
     rows = [_row(n) for n in range(5)]
     link.send(rows)
+    assert proxy.lost.wait(10)  # Redis ran the script; the link never heard
+    return link, rows
+
+
+def _stored_once_then_continues(link, rows: list[Outgoing], prefix: str) -> None:
     assert all(r.receipt.wait(10) and r.receipt.stored for r in rows)
-    assert proxy.lost.is_set()  # Redis ran the script, the link never heard, and sent it again
     assert [r.receipt.seq for r in rows] == [1, 2, 3, 4, 5]
     later = _row(5)
     link.send([later])
@@ -119,13 +124,13 @@ def test_a_batch_whose_reply_was_lost_is_stored_once_under_the_seqs_it_got(prefi
     link.stop()
 
 
+def test_a_batch_whose_reply_was_lost_is_stored_once_under_the_seqs_it_got(prefix, proxy):
+    link, rows = _losing_a_reply(prefix, proxy)
+    _stored_once_then_continues(link, rows, prefix)  # sent again, found, not stored again
+
+
 def test_a_batch_whose_reply_was_lost_when_redis_lost_its_data_is_not_stored_again(prefix, proxy):
-    link = _link(proxy.url, prefix, buffer_limit=100)
-    link.start(link.log.open(), lambda rows: None, lambda epoch: None)
-    proxy.lose_next_script_reply(then_refuse=True)
-    rows = [_row(n) for n in range(5)]
-    link.send(rows)
-    assert proxy.lost.wait(10)
+    link, rows = _losing_a_reply(prefix, proxy, then_refuse=True)
     delete_prefix(SHARED_REDIS, prefix)  # Redis lost its data, the 5 events with it
     proxy.forward()
     assert all(r.receipt.wait(10) and not r.receipt.stored for r in rows)
@@ -138,12 +143,7 @@ def test_a_batch_whose_reply_was_lost_when_redis_lost_its_data_is_not_stored_aga
 
 
 def test_a_batch_whose_reply_was_lost_waits_apart_while_redis_stays_unreachable(prefix, proxy):
-    link = _link(proxy.url, prefix, buffer_limit=100)
-    link.start(link.log.open(), lambda rows: None, lambda epoch: None)
-    proxy.lose_next_script_reply(then_refuse=True)
-    rows = [_row(n) for n in range(5)]
-    link.send(rows)
-    assert proxy.lost.wait(10)
+    link, rows = _losing_a_reply(prefix, proxy, then_refuse=True)
     deadline = time.monotonic() + 10
     while proxy.refused < 4:  # the link tries again and again, and gets no connection
         assert time.monotonic() < deadline
@@ -151,10 +151,4 @@ def test_a_batch_whose_reply_was_lost_waits_apart_while_redis_stays_unreachable(
     assert link.health()["buffered"] == 0  # the batch waits as it is, never copied back
     assert not link.withdraw(rows[0].receipt)  # and cannot be taken back: it may be stored
     proxy.forward()
-    assert all(r.receipt.wait(10) and r.receipt.stored for r in rows)
-    assert [r.receipt.seq for r in rows] == [1, 2, 3, 4, 5]
-    later = _row(5)
-    link.send([later])
-    assert later.receipt.wait(10) and later.receipt.seq == 6
-    assert _stored_seqs(prefix) == [1, 2, 3, 4, 5, 6]
-    link.stop()
+    _stored_once_then_continues(link, rows, prefix)
