@@ -580,11 +580,10 @@ class Hub:
                 outbox = client.outbox
                 if client.backlog is None and outbox.lock is lock:
                     done = outbox.write_held(frames)
-                    if done == WROTE:
+                    if done:
                         delivered += 1
-                    elif done:
-                        delivered += 1
-                        later.append((client, None, done))
+                        if done > WROTE:
+                            later.append((client, None, done))
                 else:
                     later.append((client, frames, 0))
         limit = self.config.outbox_limit
