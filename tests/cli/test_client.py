@@ -9,6 +9,7 @@ import queue
 import subprocess
 import sys
 import threading
+import time
 from typing import Union
 
 import pytest
@@ -223,14 +224,23 @@ def test_async_client_basic_flow(hub_server):
                 "type": "job_progress", "data": {"job_id": "a1", "stage": "loading", "progress": 5}})
             event = await asyncio.wait_for(got.get(), 10)
             assert type(event).__name__ == "JobProgress" and event.job_id == "a1"
-            await client.subscribe(["system"])
+            await client.subscribe(["system"])  # sends the request; does not wait for it
+
+            def me() -> dict:
+                clients = hub_server.get("/websocket/clients").json()["clients"]
+                return next(c for c in clients if c["id"] == client.client_id)
+
+            # An event published before the server took the request would not be for us.
+            await asyncio.to_thread(hub_server.wait_for,
+                                    lambda: me()["subscriptions"] == ["jobs", "system"], 10,
+                                    "subscribed to system")
             await asyncio.to_thread(publish, hub_server, 9)
+            deadline = time.monotonic() + 10
             while len(seen_all) < 2:
+                assert time.monotonic() < deadline, seen_all
                 await asyncio.sleep(0.01)
             assert seen_all[1].n == 9
-            clients = await asyncio.to_thread(hub_server.get, "/websocket/clients")
-            (me,) = [c for c in clients.json()["clients"] if c["id"] == client.client_id]
-            assert me["client_name"] == "async script" and me["subscriptions"] == ["jobs", "system"]
+            assert me()["client_name"] == "async script"
         assert client.closed and not client.connected
 
     asyncio.run(scenario())
