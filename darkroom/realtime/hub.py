@@ -99,6 +99,11 @@ class EventRule(Protocol):
 class Client:
     """One connected client, as the hub sees it, whatever its transport."""
 
+    # Slots, like the Outbox's: the fan-out reads these for every client of every event.
+    __slots__ = ("id", "transport", "outbox", "framer", "remote", "client_type", "client_name",
+                 "connected_at", "last_ping", "channels", "end_reason", "closing", "gone",
+                 "lock", "backlog", "backlog_bytes")
+
     def __init__(self, client_id: str, transport: Transport, remote: str):
         self.id = client_id
         self.transport = transport
@@ -571,12 +576,15 @@ class Hub:
         delivered = 0
         later: list = []  # (client, frames or None, what write_held left to do)
         lock = self.flusher.write_lock
+        last = frames = None  # the framer of the client before, and its frames
         with lock:
             for client in members:
                 framer = client.framer
-                frames = shared.get(framer)
-                if frames is None:
-                    frames = shared[framer] = [(key, framer(data))]
+                if framer is not last:  # clients of one transport come in a row, mostly
+                    frames = shared.get(framer)
+                    if frames is None:
+                        frames = shared[framer] = [(key, framer(data))]
+                    last = framer
                 outbox = client.outbox
                 if client.backlog is None and outbox.lock is lock:
                     done = outbox.write_held(frames)

@@ -47,6 +47,12 @@ class _Entry:
 class Outbox:
     """A socket whose writes never block: whole frames in order, a bounded queue behind them."""
 
+    # Slots, not a __dict__: the fan-out reads several fields of every client's outbox
+    # per event, on caches gone cold since the last one (see the README's profile).
+    __slots__ = ("raw", "flusher", "limit", "on_slow", "lock", "_queue", "_by_key", "_pending",
+                 "_head_started", "_accepting", "_closed", "_drained", "last_progress",
+                 "high_water", "superseded", "owner")
+
     def __init__(self, raw: socket.socket, flusher: "Flusher", limit: int,
                  on_slow: Callable[["Outbox"], None]):
         self.raw = raw
@@ -88,10 +94,18 @@ class Outbox:
         if not self._accepting:
             return 0
         newly_waiting = not self._queue
-        if newly_waiting:
-            frames = self._send_now(frames)
-            if not frames:
+        if newly_waiting:  # write now (inline: this runs for every client of every event)
+            data = frames[0][1] if len(frames) == 1 else b"".join(f for _, f in frames)
+            try:
+                sent = self.raw.send(data)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            except OSError:
+                self._fail()
                 return WROTE
+            if sent == len(data):
+                return WROTE
+            frames = self._left_over(frames, sent)
         for key, frame in frames:
             if key is not None:
                 old = self._by_key.get(key)
@@ -118,22 +132,13 @@ class Outbox:
         if done & SLOW:
             self.on_slow(self)
 
-    def _send_now(self, frames: list[tuple[object, bytes]]) -> list[tuple[object, bytes]]:
-        """With the lock held and nothing queued, write now; return the frames left over.
+    def _left_over(self, frames: list[tuple[object, bytes]], sent: int
+                   ) -> list[tuple[object, bytes]]:
+        """The frames a first write of ``sent`` bytes left, the started one cut.
 
-        A stall is timed from here when something is left over: an outbox that
-        was empty cannot have stalled before it had anything waiting.
+        A stall is timed from here: an outbox that was empty cannot have stalled
+        before it had anything waiting.
         """
-        data = frames[0][1] if len(frames) == 1 else b"".join(f for _, f in frames)
-        try:
-            sent = self.raw.send(data)
-        except (BlockingIOError, InterruptedError):
-            sent = 0
-        except OSError:
-            self._fail()
-            return []
-        if sent == len(data):
-            return []
         self.last_progress = time.monotonic()
         rest: list[tuple[object, bytes]] = []
         for key, frame in frames:
@@ -198,20 +203,15 @@ class Outbox:
             self._queue.clear()
             self._by_key.clear()
             self._pending = 0
-            self._accepting = False
             self.last_progress = time.monotonic()  # the close frame gets a full stall timeout
             if keep is not None:
                 self._queue.append(keep)
                 self._pending = len(keep.data)
-            else:
-                rest = self._send_now([(None, close_frame)])
-                if not rest:
-                    self._drained.set()
-                    return
-                close_frame = rest[0][1]
-            self._queue.append(_Entry(memoryview(close_frame), None))
-            self._pending += len(close_frame)
-            self._drained.clear()
+            self.write_held([(None, close_frame)])  # sent now, or queued behind ``keep``
+            self._accepting = False
+            if not self._queue:
+                self._drained.set()
+                return
         self.flusher.watch(self)
 
     def stop_accepting(self) -> None:

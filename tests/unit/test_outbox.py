@@ -127,6 +127,15 @@ def test_close_with_drops_waiting_frames_sends_the_close_last_and_refuses_more(p
     assert outbox.wait_drained(5)
 
 
+def test_a_close_the_kernel_takes_only_in_part_is_sent_in_full_by_the_flusher(pair, flusher):
+    outbox, peer, _ = make(pair, flusher)
+    close = b"<close>" + b"C" * 200_000  # nothing waits, but the kernel takes only its head
+    outbox.close_with(close)
+    assert 0 < outbox.pending() < len(close)
+    assert read_exactly(peer, len(close)) == close
+    assert outbox.wait_drained(5)
+
+
 def test_shutdown_refuses_writes_and_ends_the_connection(pair, flusher):
     outbox, peer, _ = make(pair, flusher)
     outbox.write([(None, b"hello")])
