@@ -45,7 +45,7 @@ import orjson
 
 from darkroom.realtime.coalesce import Coalescer
 from darkroom.realtime.eventlog import EventLog, LogRow
-from darkroom.realtime.outbox import WROTE, Flusher, Outbox
+from darkroom.realtime.outbox import Flusher, Outbox, write_each
 from darkroom.realtime.protocol import reply, utc_timestamp
 from darkroom.realtime.stream_rows import Outgoing
 from darkroom.realtime.transport import END_REASONS, Transport
@@ -571,34 +571,37 @@ class Hub:
 
     def _deliver_one(self, members: tuple, key: Optional[Hashable], data: bytes) -> None:
         """The steady state: one event, written to every socket under one hold of the
-        write lock; a client in a replay, or on another kind of outbox, after it."""
-        shared: dict = {}  # framer -> the one-frame list every client of that kind gets
-        delivered = 0
-        later: list = []  # (client, frames or None, what write_held left to do)
+        write lock (``write_each``); a client in a replay, or on another kind of
+        outbox, after it."""
         lock = self.flusher.write_lock
-        last = frames = None  # the framer of the client before, and its frames
+        groups: dict = {}  # framer -> (its frames, the socket outboxes that get them)
+        later: list = []  # (client, frames) for client.deliver
+        last = group = None  # the framer of the client before, and its group
+        for client in members:
+            framer = client.framer
+            if framer is not last:  # clients of one transport come in a row, mostly
+                group = groups.get(framer)
+                if group is None:
+                    group = groups[framer] = ([(key, framer(data))], [])
+                last = framer
+            outbox = client.outbox
+            if client.backlog is None and outbox.lock is lock:
+                group[1].append(outbox)
+            else:
+                later.append((client, group[0]))
+        delivered = 0
+        follow: list = []
         with lock:
-            for client in members:
-                framer = client.framer
-                if framer is not last:  # clients of one transport come in a row, mostly
-                    frames = shared.get(framer)
-                    if frames is None:
-                        frames = shared[framer] = [(key, framer(data))]
-                    last = framer
-                outbox = client.outbox
-                if client.backlog is None and outbox.lock is lock:
-                    done = outbox.write_held(frames)
-                    if done:
-                        delivered += 1
-                        if done > WROTE:
-                            later.append((client, None, done))
-                else:
-                    later.append((client, frames, 0))
+            for frames, outboxes in groups.values():
+                if outboxes:
+                    written, todo = write_each(outboxes, frames)
+                    delivered += written
+                    follow += todo
+        for outbox, todo in follow:
+            outbox.after_write(todo)
         limit = self.config.outbox_limit
-        for client, frames, done in later:
-            if frames is None:
-                client.outbox.after_write(done)
-            elif client.deliver(frames):
+        for client, frames in later:
+            if client.deliver(frames):
                 delivered += 1
                 if client.backlog is not None and client.backlog_bytes > limit:
                     self.kick(client, "slow")

@@ -136,6 +136,52 @@ def test_a_close_the_kernel_takes_only_in_part_is_sent_in_full_by_the_flusher(pa
     assert outbox.wait_drained(5)
 
 
+def test_once_the_flusher_drained_the_outbox_the_next_frame_goes_straight_to_the_socket(
+        pair, flusher):
+    outbox, peer, _ = make(pair, flusher)
+    sent = fill(outbox)
+    assert read_exactly(peer, len(sent)) == sent
+    assert outbox.wait_drained(5)
+    outbox.write([(None, b"next")])
+    assert outbox.pending() == 0  # sent by the write itself, not left for the flusher
+    assert read_exactly(peer, 4) == b"next"
+
+
+def test_an_outbox_that_stopped_accepting_sends_nothing_more(pair, flusher):
+    outbox, peer, _ = make(pair, flusher)
+    outbox.write([(None, b"hello")])
+    outbox.stop_accepting()
+    assert outbox.write([(None, b"late")]) is False
+    assert read_exactly(peer, 5) == b"hello"
+    peer.settimeout(0.2)
+    with pytest.raises(TimeoutError):
+        peer.recv(10)
+
+
+def test_a_close_behind_frames_not_yet_started_is_sent_at_once():
+    ours, peer = socket.socketpair()
+    idle = Flusher(stall_timeout=30, on_stalled=lambda _: None)  # never started: nothing drains
+    try:
+        outbox = Outbox(ours, idle, 1 << 20, lambda _: None)
+        filler = 0
+        try:
+            while True:  # the kernel's buffer full, so the next frame waits whole
+                filler += ours.send(b"k" * 4096)
+        except BlockingIOError:
+            pass
+        outbox.write([(None, b"queued")])
+        assert outbox.pending() == len(b"queued")
+        peer.settimeout(5)
+        read_exactly(peer, filler)
+        outbox.close_with(b"<close>")
+        assert outbox.pending() == 0
+        assert read_exactly(peer, 7) == b"<close>"
+    finally:
+        idle.stop()
+        ours.close()
+        peer.close()
+
+
 def test_shutdown_refuses_writes_and_ends_the_connection(pair, flusher):
     outbox, peer, _ = make(pair, flusher)
     outbox.write([(None, b"hello")])
