@@ -59,6 +59,16 @@ def fill(outbox: Outbox) -> bytes:
     return sent
 
 
+def fill_kernel(sock: socket.socket) -> int:
+    """Send around the outbox until the kernel's buffer is full; the bytes it took."""
+    taken = 0
+    try:
+        while True:
+            taken += sock.send(b"k" * 4096)
+    except BlockingIOError:
+        return taken
+
+
 def test_frames_arrive_whole_and_in_order_when_the_kernel_is_full(pair, flusher):
     outbox, peer, _ = make(pair, flusher)
     sent = fill(outbox)
@@ -163,12 +173,7 @@ def test_a_close_behind_frames_not_yet_started_is_sent_at_once():
     idle = Flusher(stall_timeout=30, on_stalled=lambda _: None)  # never started: nothing drains
     try:
         outbox = Outbox(ours, idle, 1 << 20, lambda _: None)
-        filler = 0
-        try:
-            while True:  # the kernel's buffer full, so the next frame waits whole
-                filler += ours.send(b"k" * 4096)
-        except BlockingIOError:
-            pass
+        filler = fill_kernel(ours)  # so the next frame waits whole
         outbox.write([(None, b"queued")])
         assert outbox.pending() == len(b"queued")
         peer.settimeout(5)
@@ -193,11 +198,7 @@ def test_shutdown_refuses_writes_and_ends_the_connection(pair, flusher):
 
 def test_a_long_idle_outbox_is_not_stalled_by_its_first_congested_write(pair, flusher):
     outbox, _, _ = make(pair, flusher)
-    try:
-        while True:  # the kernel's buffer full, and nothing waiting in the outbox
-            outbox.raw.send(b"k" * 4096)
-    except BlockingIOError:
-        pass
+    fill_kernel(outbox.raw)  # the kernel's buffer full, and nothing waiting in the outbox
     outbox.last_progress -= 3600  # an hour since the outbox last wrote anything
     outbox.write([(None, b"first frame in an hour")])
     assert outbox.pending() > 0
