@@ -186,14 +186,6 @@ def test_history_over_http(live_server):
     assert live_server.get(f"/api/events?since={2**63}").status_code == 400  # beyond any seq
 
 
-def custom_events(client, n: int) -> list[dict]:
-    """The next ``n`` custom events: the whole app's monitor also speaks on "system"."""
-    out: list[dict] = []
-    while len(out) < n:
-        out += [m for m in client.events(1) if m["type"] == "custom_event"]
-    return out
-
-
 def test_server_restart_mid_stream_loses_nothing(start_app, tmp_path):
     app = start_app()
     c = app.ws()
@@ -201,7 +193,7 @@ def test_server_restart_mid_stream_loses_nothing(start_app, tmp_path):
     for i in range(50):
         app.post("/websocket/broadcast", {"type": "custom_event", "channel": "system",
                                           "data": {"n": i}})
-    got = custom_events(c, 50)
+    got = c.events(50, type_="custom_event")
     epoch = c.welcome["epoch"]
     app.terminate()
     with pytest.raises(ConnectionClosed) as closed:
@@ -215,7 +207,7 @@ def test_server_restart_mid_stream_loses_nothing(start_app, tmp_path):
     back, confirmed = resume(app2, {"epoch": epoch, "seq": got[-1]["seq"]}, "system")
     assert confirmed["recovered"] is True and confirmed["epoch"] == epoch
     assert back.welcome["epoch"] == epoch and back.welcome["seq"] > got[-1]["seq"]
-    more = custom_events(back, 30)
+    more = back.events(30, type_="custom_event")
     everything = got + more
     assert [m["n"] for m in everything] == list(range(80))
     seqs = [m["seq"] for m in everything]

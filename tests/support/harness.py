@@ -189,8 +189,9 @@ class Client:
         return self.request({"type": "subscribe", "channels": list(channels)},
                             "subscription_confirmed")
 
-    def events(self, count: int, timeout: float = 10.0) -> list[dict]:
-        """The next ``count`` events (messages that carry a ``seq``)."""
+    def events(self, count: int, timeout: float = 10.0, type_: Optional[str] = None) -> list[dict]:
+        """The next ``count`` events (messages that carry a ``seq``), only of ``type_`` if
+        given: a whole app's monitor also speaks on "system" whenever its interval comes."""
         out: list[dict] = []
         deadline = time.monotonic() + timeout
         while len(out) < count:
@@ -198,7 +199,8 @@ class Client:
             if left <= 0:
                 raise TimeoutError(f"got {len(out)} of {count} events")
             msg = self.recv(timeout=left)
-            if "seq" in msg and msg.get("type") != "connection_established":
+            if ("seq" in msg and msg.get("type") != "connection_established"
+                    and type_ in (None, msg.get("type"))):
                 out.append(msg)
         return out
 

@@ -39,7 +39,7 @@ def test_gunicorn_serves_events_and_answers_http_while_sockets_are_open(start_ap
                                              "data": {"n": i}})
         assert r.status_code == 200
     for c in clients:
-        assert [m["n"] for m in c.events(5)] == list(range(5))
+        assert [m["n"] for m in c.events(5, type_="custom_event")] == list(range(5))
     assert app.stats()["total_clients"] == 40
     assert "gunicorn" in app.output()
 
