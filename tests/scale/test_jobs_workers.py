@@ -200,4 +200,6 @@ def test_a_worker_killed_mid_job_loses_its_lease_and_another_finishes_the_job(in
         assert s.get(Photo, job.photo_id).status == "developed"
     # Every client saw it enter the queue again, then finish once.
     assert [e["job_id"] for e in install.events("job_created")] == [job_id]
+    # The worker commits the row, then publishes: the event reaches the stream a moment later.
+    install.wait(lambda: install.events("job_completed"), 30, "job_completed in the stream")
     assert [e["job_id"] for e in install.events("job_completed")] == [job_id]
