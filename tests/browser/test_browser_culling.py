@@ -94,6 +94,19 @@ def test_keys_rate_flag_label_and_undo_and_every_other_dashboard_follows(live_se
         wait_attr(p, first, "decision", "")
         p.wait_for_selector(f'#approval-list li[data-photo="{first}"]', state="attached")
     assert marks(live_server, first)["decision"] is None
+    # A and Ctrl+Z at once: the undo is the decision's (it is undoable before the server
+    # answers) and waits for it, so the photo ends in the queue with its marks as they were.
+    watcher = live_server.ws()
+    watcher.subscribe("photos", "approval")
+    page.keyboard.press("a")
+    page.keyboard.press("Control+z")
+    assert watcher.recv_type("photo_approved", timeout=20)["photo_id"] == first
+    assert watcher.recv_type("photo_decision_reverted", timeout=20)["photo_id"] == first
+    for p in (page, other):
+        wait_attr(p, first, "decision", "")
+        p.wait_for_selector(f'#approval-list li[data-photo="{first}"]', state="attached")
+    assert marks(live_server, first) == {"rating": 3, "flag": "pick", "color_label": "green",
+                                         "decision": None}
 
     # Auto-advance (the toggle; Caps Lock does the same): a mark moves to the next photo.
     page.check("#marks-bar .advance")

@@ -33,16 +33,23 @@ export function createCulling(ctx) {
     return photo;
   }
 
-  // Marks go to the server one request at a time, in the order they were made (two quick
-  // keys on separate connections could otherwise arrive the other way round); an answer is
-  // shown only when no newer mark of the same photo is still on its way.
+  // Marks and decisions go to the server one request at a time, in the order they were made
+  // (two quick keys on separate connections could otherwise arrive the other way round, and
+  // an undo could overtake what it takes back); a mark's answer is shown only when no newer
+  // mark of the same photo is still on its way.
   let line = Promise.resolve();
   const inFlight = new Map();
+
+  function inTurn(task) {
+    const done = line.then(task);
+    line = done;
+    return done;
+  }
 
   function send(id, body, before) {
     changed(id, body);
     inFlight.set(id, (inFlight.get(id) || 0) + 1);
-    const done = line.then(async () => {
+    return inTurn(async () => {
       try {
         const res = await api.patch(`/api/photos/${encodeURIComponent(id)}`, body);
         if (res.photo && inFlight.get(id) === 1) changed(id, normalizePhoto(res.photo));
@@ -55,13 +62,17 @@ export function createCulling(ctx) {
         inFlight.set(id, inFlight.get(id) - 1);
       }
     });
-    line = done;
-    return done;
   }
 
   function push(entry) {
     stack.push(entry);
     if (stack.length > UNDO_LIMIT) stack.shift();
+    ctx.emit("undo-stack");
+  }
+
+  function drop(entry) {
+    const index = stack.indexOf(entry);
+    if (index >= 0) stack.splice(index, 1);
     ctx.emit("undo-stack");
   }
 
@@ -75,16 +86,23 @@ export function createCulling(ctx) {
     await send(id, patch, before);
   }
 
-  async function decide(action, advance = ctx.autoAdvance) {
+  /** Approve or reject the current photo; undoable at once (the undo waits its turn). */
+  function decide(action, advance = ctx.autoAdvance) {
     const id = ctx.current;
-    if (id === undefined) return;
+    if (id === undefined) return undefined;
     const reason = action === "reject" ? $("#reject-reason").value.trim() : "";
+    const entry = { kind: "decision", id };
+    push(entry);
     if (advance) ctx.gallery.move(1);
-    if (await ctx.queue.decide(id, action, reason)) {
-      if (action === "reject") $("#reject-reason").value = "";
-      push({ kind: "decision", id });
-      changed(id, { decision: action === "approve" ? "approved" : "rejected" });
-    }
+    return inTurn(async () => {
+      if (await ctx.queue.decide(id, action, reason)) {
+        if (action === "reject") $("#reject-reason").value = "";
+        changed(id, { decision: action === "approve" ? "approved" : "rejected" });
+      } else {
+        entry.refused = true;
+        drop(entry);
+      }
+    });
   }
 
   async function undo() {
@@ -96,8 +114,11 @@ export function createCulling(ctx) {
     if (entry.kind === "marks") {
       await send(entry.id, entry.before, marksOf(entry.id));
     } else {
-      const res = await ctx.queue.undo(entry.id);
-      if (res) changed(entry.id, res.photo ? normalizePhoto(res.photo) : { decision: null });
+      await inTurn(async () => {
+        if (entry.refused) return;
+        const res = await ctx.queue.undo(entry.id);
+        if (res) changed(entry.id, res.photo ? normalizePhoto(res.photo) : { decision: null });
+      });
     }
   }
 
