@@ -13,6 +13,7 @@ Exit codes: 0 done, 1 failed or refused, 2 bad arguments or no server to talk to
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Callable, Optional, Sequence
 
@@ -131,6 +132,19 @@ def overview() -> str:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    try:
+        try:
+            return _dispatch(argv)
+        finally:  # also after argparse's exit: here a reader that went away can be caught
+            sys.stdout.flush()
+    except BrokenPipeError:
+        # `darkroom tail | head`: the reader has seen enough; stop without a traceback (and
+        # without a second one when the interpreter flushes stdout on the way out).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def _dispatch(argv: Optional[Sequence[str]]) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["help"]:
         print(overview())

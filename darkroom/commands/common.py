@@ -126,9 +126,3 @@ def run(prog: str, body: Callable[[argparse.Namespace], int], args: argparse.Nam
         return code
     except KeyboardInterrupt:
         return INTERRUPTED
-    except BrokenPipeError:  # `darkroom tail | head`: the reader has seen enough
-        try:
-            sys.stdout = open(os.devnull, "w")
-        except OSError:
-            pass
-        return OK

@@ -101,12 +101,11 @@ def body(args: argparse.Namespace) -> int:
             print(line, flush=True)
             seen += 1
     except KeyboardInterrupt:
-        client.close()
         return common.OK
-    error = client.error
-    client.close()
-    if args.count is not None and seen < args.count and error is not None:
-        raise error
+    finally:  # also when stdout's reader went away (`darkroom tail | head`)
+        client.close()
+    if args.count is not None and seen < args.count and client.error is not None:
+        raise client.error
     return common.OK
 
 

@@ -4,13 +4,14 @@ and exit codes."""
 from __future__ import annotations
 
 import json
+import os
 import queue
 import subprocess
 import sys
 
 import pytest
-from clitools import popen_cli, run_cli, wait_line
-from harness import free_port
+from clitools import cli_command, popen_cli, run_cli, wait_line
+from harness import ROOT, free_port
 
 from darkroom.client import Client
 
@@ -144,3 +145,40 @@ def test_config_prints_each_value_and_its_source(tmp_path):
     lines = {line.split("=")[0].strip(): line for line in done.stdout.splitlines() if "=" in line}
     assert "5123" in lines["port"] and "flag" in lines["port"]
     assert "default" in lines["max_clients"]
+
+
+@pytest.mark.parametrize("args", [["help"], ["--version"], ["tail", "--help"]])
+def test_a_reader_that_went_away_ends_the_command_quietly(args):
+    """`darkroom ... | head`: stdout's reader is gone before the first line."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run(cli_command(*args), cwd=ROOT, stdout=write_end, stderr=subprocess.PIPE,
+                              stdin=subprocess.DEVNULL, text=True, timeout=60)
+    finally:
+        os.close(write_end)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+
+
+def test_tail_whose_reader_went_away_closes_its_link_and_exits_quietly(hub_server):
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.Popen(cli_command("tail", "--channels", "system", "--url", hub_server.url),
+                                cwd=ROOT, stdout=write_end, stderr=subprocess.PIPE, text=True,
+                                stdin=subprocess.DEVNULL)
+    finally:
+        os.close(write_end)
+    try:
+        wait_line(proc.stderr, READY)
+        answer = hub_server.post("/websocket/broadcast",
+                                 {"type": "custom_event", "channel": "system", "data": {}})
+        assert answer.status_code == 200, answer.text
+        err = proc.communicate(timeout=30)[1]
+    finally:
+        proc.kill()
+    assert proc.returncode == 0 and err == "", err
+    # The link ended with a close frame, not a dropped connection.
+    hub_server.wait_for(lambda: hub_server.stats()["disconnected"]["closed"] == 1,
+                        what="the link closed with a close frame")
