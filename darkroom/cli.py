@@ -21,6 +21,10 @@ Command = Callable[[list[str]], int]
 
 
 def _serve(argv: list[str]) -> int:
+    if any(arg in ("-h", "--help", "--version") for arg in argv):
+        from darkroom.config import Config
+
+        Config.load(argv)  # prints the options or the version and exits, without the app's imports
     import app
 
     return app.serve(argv)

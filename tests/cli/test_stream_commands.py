@@ -125,6 +125,22 @@ def test_the_client_commands_import_no_server_parts():
     assert done.stdout.strip() == "[]", done
 
 
+@pytest.mark.parametrize("argv", [["--help"], ["serve", "--help"], ["serve", "--version"]])
+def test_the_server_help_and_version_import_no_server_parts(argv):
+    """The server's options print in a fraction of a second: without Flask, SQLAlchemy or the app."""
+    check = ("import contextlib, io, sys, darkroom.cli\n"
+             "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+             "    try:\n"
+             f"        darkroom.cli.main({argv!r})\n"
+             "    except SystemExit as exc:\n"
+             "        assert exc.code == 0, exc\n"
+             "assert '--port' in out.getvalue() or 'darkroom ' in out.getvalue(), out.getvalue()\n"
+             "print(sorted(m for m in ('app', 'flask', 'sqlalchemy') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True,
+                          timeout=60, cwd=ROOT)
+    assert done.returncode == 0 and done.stdout.strip() == "[]", done
+
+
 def test_the_server_entry_points_are_unchanged():
     from darkroom import __version__
 
