@@ -19,11 +19,11 @@ Events are typed from the server's catalogue (``darkroom.client.events``).
     client.wait()  # Ctrl-C to stop
 """
 
-from darkroom.client.aio import CHANNELS, CLIENT_TYPES, AsyncClient, ConnectError
+from darkroom.client.aio import CHANNELS, CLIENT_TYPES, AsyncClient, ConnectError, RequestRefused
 from darkroom.client.events import Catalog, Event
 from darkroom.client.http import DEFAULT_URL, Api, ApiError, AuthError, ClientError, Unreachable, server_urls
 from darkroom.client.sync import Client
 
 __all__ = ["Api", "ApiError", "AsyncClient", "AuthError", "CHANNELS", "CLIENT_TYPES", "Catalog",
-           "Client", "ClientError", "ConnectError", "DEFAULT_URL", "Event", "Unreachable",
-           "server_urls"]
+           "Client", "ClientError", "ConnectError", "DEFAULT_URL", "Event", "RequestRefused",
+           "Unreachable", "server_urls"]

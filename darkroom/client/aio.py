@@ -19,6 +19,7 @@ import json
 import logging
 import random
 import time
+from collections import deque
 from typing import Any, Callable, Iterable, Optional
 
 from websockets.asyncio.client import connect as ws_connect
@@ -39,6 +40,19 @@ Handler = Callable[[Any], Any]
 
 class ConnectError(ClientError):
     """The first connection failed (the server is down, refused the upgrade, or said nothing)."""
+
+
+class RequestRefused(ClientError):
+    """The server refused a ``subscribe`` or ``unsubscribe`` (``code``: its error code)."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(f"{message} ({code})")
+        self.code = code
+
+
+# The replies a request of ours waits for; an ``error`` names the request it refuses.
+_REPLIES = ("subscription_confirmed", "unsubscription_confirmed")
+_REQUESTS = ("subscribe", "unsubscribe")
 
 
 def _position(since: Any) -> Optional[dict]:
@@ -106,6 +120,7 @@ class AsyncClient:
         self._ready: Optional[asyncio.Future] = None
         self._closing: Optional[asyncio.Event] = None
         self._floor: Optional[int] = None  # this link replays from here: drop what is not after it
+        self._awaiting: deque[asyncio.Future] = deque()  # our requests on this link, in order
         self._linked = False
         if on_resync is not None:
             self.on("resync", on_resync)
@@ -217,19 +232,63 @@ class AsyncClient:
             raise ConnectionError("not connected")
         await ws.send(json.dumps(message))
 
-    async def subscribe(self, channels: Iterable[str]) -> None:
-        """Add channels (remembered for reconnects)."""
+    async def subscribe(self, channels: Iterable[str], timeout: Optional[float] = 10.0) -> None:
+        """Add channels (remembered for reconnects); returns once the server holds them, so
+        an event published after this call is for us. Offline, or called from one of this
+        client's handlers, it only sends (the reply comes to the handlers). Raises
+        ``RequestRefused`` (the channels are then forgotten) or ``asyncio.TimeoutError``."""
         channels = list(channels)
-        current = self._channels()
-        self.channels = current + [c for c in channels if c not in current]
-        if self._ws is not None:
-            await self.send({"type": "subscribe", "channels": channels})
+        before = self._channels()
+        self.channels = before + [c for c in channels if c not in before]
+        try:
+            await self._request({"type": "subscribe", "channels": channels}, timeout)
+        except RequestRefused:
+            self.channels = before
+            raise
 
-    async def unsubscribe(self, channels: Iterable[str]) -> None:
+    async def unsubscribe(self, channels: Iterable[str], timeout: Optional[float] = 10.0) -> None:
+        """Drop channels; returns once the server stopped sending them (as ``subscribe``)."""
         channels = list(channels)
         self.channels = [c for c in self._channels() if c not in channels]
-        if self._ws is not None:
-            await self.send({"type": "unsubscribe", "channels": channels})
+        await self._request({"type": "unsubscribe", "channels": channels}, timeout)
+
+    async def _request(self, message: dict, timeout: Optional[float]) -> None:
+        """Send a subscribe or unsubscribe on this link and wait for its reply. The server
+        answers a link's requests in order; a link that drops ends the wait, since the
+        next link subscribes to the remembered channels anyway."""
+        ws = self._ws
+        if ws is None:
+            return
+        if asyncio.current_task() is self._task:  # a handler: the reply is read after it
+            await ws.send(json.dumps(message))
+            return
+        answer = asyncio.get_running_loop().create_future()
+        self._awaiting.append(answer)
+        try:
+            await ws.send(json.dumps(message))
+        except ConnectionClosed:
+            return
+        await asyncio.wait_for(asyncio.shield(answer), timeout)
+
+    def _answer(self, message: dict) -> None:
+        """The reply to our oldest request still waiting."""
+        if not self._awaiting:
+            return  # a request sent with send(), or by a handler
+        answer = self._awaiting.popleft()
+        if answer.done():
+            return
+        if message.get("type") == "error":
+            answer.set_exception(RequestRefused(str(message.get("code")), str(message.get("error"))))
+            answer.exception()  # retrieved: a caller that timed out leaves no warning
+        else:
+            answer.set_result(message)
+
+    def _end_requests(self) -> None:
+        """The link is gone: nobody waits for its replies."""
+        while self._awaiting:
+            answer = self._awaiting.popleft()
+            if not answer.done():
+                answer.set_result(None)
 
     async def register(self, client_type: str, client_name: Optional[str] = None) -> None:
         self.client_type, self.client_name = client_type, client_name
@@ -299,6 +358,7 @@ class AsyncClient:
                     finally:
                         self._ws = None
                         self._linked = False
+                        self._end_requests()
                         if code is None and ws.close_code is not None:
                             code, reason = ws.close_code, ws.close_reason or reason
                         await ws.close()
@@ -350,7 +410,6 @@ class AsyncClient:
             # First link: from the welcome's position, so nothing between it and the
             # subscription is missed.
             since = {"epoch": welcome["epoch"], "seq": int(welcome.get("seq") or 0)}
-        self._ws = ws
         self._floor = None
         if self.client_type is not None:
             await ws.send(json.dumps(self._register_message()))
@@ -360,19 +419,22 @@ class AsyncClient:
         if self.snapshot:
             subscribe["snapshot"] = True
         await ws.send(json.dumps(subscribe))
-        pending_since = since
+        self._ws = ws  # requests of ours go after the link's own subscribe
+        own_pending = True  # its reply has "recovered" when it had since, else comes first
         async for raw in ws:
             message = json.loads(raw)
             if not isinstance(message, dict):
                 continue
             kind = message.get("type")
-            if kind == "subscription_confirmed" and pending_since is not None \
-                    and "recovered" in message:
-                confirmed_since, pending_since = pending_since, None
-                await self._confirmed(message, confirmed_since, welcome)
-                continue
-            if kind == "subscription_confirmed" and pending_since is not None and since is None:
-                pending_since = None
+            if own_pending and kind == "subscription_confirmed" \
+                    and (since is None or "recovered" in message):
+                own_pending = False
+                if since is not None:
+                    await self._confirmed(message, since, welcome)
+                    continue
+            elif kind in _REPLIES or (kind == "error" and message.get("request_type") in _REQUESTS
+                                      and not own_pending):
+                self._answer(message)
             if "seq" in message and "channel" in message and kind != "connection_established":
                 await self._event(message)
             else:

@@ -141,11 +141,12 @@ class Client:
     def send(self, message: dict) -> None:
         self._call(self._client.send(message))
 
-    def subscribe(self, channels: Iterable[str]) -> None:
-        self._call(self._client.subscribe(list(channels)))
+    def subscribe(self, channels: Iterable[str], timeout: float = 10.0) -> None:
+        """Add channels; returns once the server holds them (``AsyncClient.subscribe``)."""
+        self._call(self._client.subscribe(list(channels), timeout), timeout + 1)
 
-    def unsubscribe(self, channels: Iterable[str]) -> None:
-        self._call(self._client.unsubscribe(list(channels)))
+    def unsubscribe(self, channels: Iterable[str], timeout: float = 10.0) -> None:
+        self._call(self._client.unsubscribe(list(channels), timeout), timeout + 1)
 
     def register(self, client_type: str, client_name: Optional[str] = None) -> None:
         self._call(self._client.register(client_type, client_name))

@@ -16,7 +16,7 @@ import pytest
 from clitools import run_cli
 from harness import ROOT
 
-from darkroom.client import Api, AsyncClient, AuthError, Client, ConnectError, Event, Unreachable
+from darkroom.client import Api, AsyncClient, AuthError, Client, ConnectError, Event, RequestRefused, Unreachable
 
 QUICK_REFERENCE_EXAMPLE = '''
 from websocket_events import (
@@ -224,16 +224,17 @@ def test_async_client_basic_flow(hub_server):
                 "type": "job_progress", "data": {"job_id": "a1", "stage": "loading", "progress": 5}})
             event = await asyncio.wait_for(got.get(), 10)
             assert type(event).__name__ == "JobProgress" and event.job_id == "a1"
-            await client.subscribe(["system"])  # sends the request; does not wait for it
+            confirmations = []
+            client.on("subscription_confirmed", confirmations.append)
+            # Returns once the server holds the channel, so the next event is for us.
+            await client.subscribe(["system"])
+            assert [c.channels for c in confirmations] == [["jobs", "system"]]
 
             def me() -> dict:
                 clients = hub_server.get("/websocket/clients").json()["clients"]
                 return next(c for c in clients if c["id"] == client.client_id)
 
-            # An event published before the server took the request would not be for us.
-            await asyncio.to_thread(hub_server.wait_for,
-                                    lambda: me()["subscriptions"] == ["jobs", "system"], 10,
-                                    "subscribed to system")
+            assert me()["subscriptions"] == ["jobs", "system"]
             await asyncio.to_thread(publish, hub_server, 9)
             deadline = time.monotonic() + 10
             while len(seen_all) < 2:
@@ -242,6 +243,36 @@ def test_async_client_basic_flow(hub_server):
             assert seen_all[1].n == 9
             assert me()["client_name"] == "async script"
         assert client.closed and not client.connected
+
+    asyncio.run(scenario())
+
+
+def test_a_refused_subscribe_raises_and_the_channels_stay_as_they_were(hub_server):
+    async def scenario():
+        async with AsyncClient(hub_server.url, channels=["jobs"]) as client:
+            with pytest.raises(RequestRefused) as refused:
+                await client.subscribe(["no_such_channel"])
+            assert refused.value.code == "unknown_channel"
+            assert client.channels == ["jobs"]
+            await client.unsubscribe(["jobs"])  # waits for its own reply, not the refusal's
+            assert client.channels == []
+
+    asyncio.run(scenario())
+
+
+def test_a_subscribe_from_a_handler_does_not_wait_for_its_own_reply(hub_server):
+    async def scenario():
+        confirmed: asyncio.Queue = asyncio.Queue()
+        async with AsyncClient(hub_server.url, channels=["jobs"]) as client:
+            async def on_progress(event):
+                await client.subscribe(["system"])  # the reader runs this handler
+
+            client.on("job_progress", on_progress)
+            client.on("subscription_confirmed", confirmed.put_nowait)
+            await asyncio.to_thread(hub_server.post, "/websocket/broadcast", {
+                "type": "job_progress", "data": {"job_id": "h", "stage": "loading", "progress": 1}})
+            reply = await asyncio.wait_for(confirmed.get(), 5)
+            assert reply.channels == ["jobs", "system"]
 
     asyncio.run(scenario())
 
