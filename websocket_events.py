@@ -320,6 +320,8 @@ CATALOGUE: tuple[EventType, ...] = (
         Field("processing", "integer", minimum=0),
         Field("completed", "integer", minimum=0),
         Field("failed", "integer", minimum=0),
+        Field("paused", "boolean", False, "the queue is paused (POST /api/queue/pause): "
+              "no job starts until it is resumed"),
     ), (
         Derived(Field("total", "integer", description="sum of the four counts", minimum=0),
                 lambda p: p["pending"] + p["processing"] + p["completed"] + p["failed"]),

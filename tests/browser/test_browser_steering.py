@@ -33,9 +33,13 @@ def test_pause_resume_eta_and_job_rows_that_keep_their_controls(live_server, ope
     wait_js(page, "document.querySelector('#queue-counts [data-count=completed]').textContent === '1'",
             timeout=40, what="a first develop (the ETA's timings)")
 
-    # The button pauses the queue for real.
+    # The button pauses the queue for real, and another dashboard shows it at once.
+    other = open_page(live_server.url + "/")
+    wait_connected(other)
+    other.wait_for_selector("body[data-queue=running]", state="attached")
     page.click("#queue-pause")
     page.wait_for_selector("body[data-queue=paused]", state="attached")
+    other.wait_for_selector("body[data-queue=paused]", state="attached")
     assert live_server.get("/api/queue").json()["paused"] is True
     assert page.get_attribute("#queue-pause", "aria-pressed") == "true"
     for i, name in enumerate([LONG_NAME, "IMG_0002"]):
@@ -75,10 +79,11 @@ def test_pause_resume_eta_and_job_rows_that_keep_their_controls(live_server, ope
     # Resume: the jobs run, the ETA empties.
     page.click("#queue-pause")
     page.wait_for_selector("body[data-queue=running]", state="attached")
+    other.wait_for_selector("body[data-queue=running]", state="attached")
     wait_js(page, "document.querySelector('#queue-counts [data-count=completed]').textContent === '3'",
             timeout=40)
     wait_js(page, "document.querySelector('#queue-eta').textContent === ''", timeout=10)
-    assert page.errors == []
+    assert page.errors == [] and other.errors == []
 
 
 def redis_reachable() -> bool:

@@ -1,4 +1,4 @@
-"""queue_status: it follows the job counts, at a bounded rate."""
+"""queue_status: it follows the job counts, at a bounded rate, and the pause."""
 
 from __future__ import annotations
 
@@ -26,4 +26,20 @@ def test_queue_status_follows_the_counts_at_a_bounded_rate(live_server, tmp_path
     rec.wait(lambda ev: rec.of("queue_status")[-1]["completed"] == 8, what="eight completed")
     last = rec.of("queue_status")[-1]
     assert (last["pending"], last["processing"], last["failed"], last["total"]) == (0, 0, 0, 8)
+    rec.close()
+
+
+def test_a_pause_and_a_resume_reach_every_screen_with_the_counts_unchanged(live_server):
+    rec = Recorder(live_server, ("queue",))
+    ok(live_server.post("/api/queue/pause"))
+    rec.wait(lambda ev: rec.of("queue_status") and rec.of("queue_status")[-1]["paused"] is True,
+             what="queue_status saying paused")
+    paused = rec.of("queue_status")[-1]
+    ok(live_server.post("/api/queue/resume"))
+    rec.wait(lambda ev: rec.of("queue_status")[-1]["paused"] is False,
+             what="queue_status saying running")
+    resumed = rec.of("queue_status")[-1]
+    counts = ("pending", "processing", "completed", "failed", "total")
+    assert [paused[k] for k in counts] == [resumed[k] for k in counts]
+    assert live_server.get("/api/queue").json()["paused"] is False
     rec.close()

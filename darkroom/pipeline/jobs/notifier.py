@@ -1,4 +1,4 @@
-"""``queue_status``: sent when the job counts change, at most once per interval."""
+"""``queue_status``: sent when the job counts or the pause change, at most once per interval."""
 
 from __future__ import annotations
 
@@ -53,10 +53,11 @@ class QueueNotifier:
                 self._dirty = False
             try:
                 c = queue.counts(self.p.db)
-                four = {k: c[k] for k in ("pending", "processing", "completed", "failed")}
-                if four != self._last:
-                    self._last = four
-                    broadcast_queue_status(**four)
+                status = {k: c[k] for k in ("pending", "processing", "completed", "failed")}
+                status["paused"] = self.p.workers.paused
+                if status != self._last:
+                    self._last = status
+                    broadcast_queue_status(**status)
             except Exception as exc:
                 report_error(exc, "queue_status")
             with self._cond:

@@ -256,9 +256,11 @@ class WorkerPool:
 
     def pause(self) -> None:
         self.paused = True
+        self.p.queue.changed()  # every screen shows it (queue_status)
 
     def resume(self) -> None:
         self.paused = False
+        self.p.queue.changed()
         self.wake()
 
     def _loop(self, name: str) -> None:
