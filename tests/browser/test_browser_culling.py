@@ -107,6 +107,13 @@ def test_keys_rate_flag_label_and_undo_and_every_other_dashboard_follows(live_se
         p.wait_for_selector(f'#approval-list li[data-photo="{first}"]', state="attached")
     assert marks(live_server, first) == {"rating": 3, "flag": "pick", "color_label": "green",
                                          "decision": None}
+    # The approval panel's Approve button is this page's action too: Ctrl+Z takes it back.
+    page.click("#approve-btn")
+    assert watcher.recv_type("photo_approved", timeout=20)["photo_id"] == first
+    page.keyboard.press("Control+z")
+    assert watcher.recv_type("photo_decision_reverted", timeout=20)["photo_id"] == first
+    for p in (page, other):
+        wait_attr(p, first, "decision", "")
 
     # Auto-advance (the toggle; Caps Lock does the same): a mark moves to the next photo.
     page.check("#marks-bar .advance")

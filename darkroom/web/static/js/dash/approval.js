@@ -58,11 +58,9 @@ export function createApproval(ctx) {
     $("#approval-info").title = t("score.formula");
   }
 
-  async function decide(action) {
-    const id = currentId;
-    if (id === undefined) return;
-    const ok = await queue.decide(id, action, action === "reject" ? reason.value.trim() : "");
-    if (ok && action === "reject") reason.value = "";
+  // The culling keys' decide: the same request, and Ctrl+Z takes it back.
+  function decide(action) {
+    if (currentId !== undefined) ctx.decide(currentId, action);
   }
 
   $("#approve-btn").addEventListener("click", () => decide("approve"));

@@ -86,9 +86,9 @@ export function createCulling(ctx) {
     await send(id, patch, before);
   }
 
-  /** Approve or reject the current photo; undoable at once (the undo waits its turn). */
-  function decide(action, advance = ctx.autoAdvance) {
-    const id = ctx.current;
+  /** Approve or reject a photo (the current one by default); undoable at once (the undo
+   * waits its turn). */
+  function decide(action, advance = ctx.autoAdvance, id = ctx.current) {
     if (id === undefined) return undefined;
     const reason = action === "reject" ? $("#reject-reason").value.trim() : "";
     const entry = { kind: "decision", id };
@@ -123,6 +123,7 @@ export function createCulling(ctx) {
   }
 
   ctx.mark = (patch) => mark(patch, false);
+  ctx.decide = (id, action) => decide(action, false, id);
   ctx.undo = undo;
   ctx.canUndo = () => stack.length > 0;
   ctx.photoMarks = () => marksOf(ctx.current);
