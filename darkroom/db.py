@@ -187,6 +187,17 @@ class Export(Base):
     finished_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
 
 
+class QueueState(Base):
+    """The job queue's own state, one row (``id`` 1, absent until first paused): ``paused``
+    holds every worker of every process sharing the database, and survives a restart."""
+
+    __tablename__ = "queue_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class ImportItem(Base):
     """One file of a folder import (or a hot-folder arrival), recorded before it is imported.
 

@@ -73,3 +73,14 @@ def test_a_job_running_at_a_clean_stop_runs_again_after_the_restart(start_app, t
     again.wait_for(lambda: again.get(f"/api/jobs/{job_id}").json()["job"]["status"]
                    == "completed", timeout=40, what="the job completing after the restart")
     assert again.get(f"/api/jobs/{job_id}").json()["job"]["attempts"] == 2
+
+
+def test_a_paused_queue_stays_paused_after_a_restart(start_app, tmp_path):
+    data_dir = tmp_path / "data"
+    app = start_app(data_dir=data_dir, env=ENV)
+    assert ok(app.post("/api/queue/pause"))["paused"] is True
+    assert app.terminate(signal.SIGTERM) < 5
+    again = start_app(data_dir=data_dir, env=ENV)
+    assert ok(again.get("/api/queue"))["paused"] is True
+    assert ok(again.post("/api/queue/resume"))["paused"] is False
+    assert ok(again.get("/api/queue"))["paused"] is False

@@ -40,7 +40,7 @@ def _differences(db: Database) -> list:
 
 def _pre_alembic(url: str, version: int, lacking: dict[str, set[str]]) -> Database:
     """A database as ``create_schema`` made it at ``version``, with a session, photo and job:
-    today's tables without the columns (and their indexes) added since, ``schema_version``."""
+    today's tables without the tables, columns (and their indexes) added since, ``schema_version``."""
     db = Database(url)
     Base.metadata.create_all(db.engine)
     events_table.metadata.create_all(db.engine)
@@ -51,6 +51,7 @@ def _pre_alembic(url: str, version: int, lacking: dict[str, set[str]]) -> Databa
                     conn.execute(text(f"DROP INDEX {index.name}"))
             for column in columns:
                 conn.execute(text(f"ALTER TABLE {table} DROP COLUMN {column}"))
+        conn.execute(text("DROP TABLE queue_state"))  # revision 0005
         if version == 1:
             conn.execute(text("DROP TABLE import_items"))
         conn.execute(text("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, "
@@ -78,7 +79,7 @@ def test_an_empty_database_is_created_at_the_newest_revision(database_url):
     db = Database(database_url)
     try:
         assert db.schema_version() is None
-        assert db.create_schema() == SCHEMA_VERSION == 4
+        assert db.create_schema() == SCHEMA_VERSION == 5
         assert db.schema_version() == SCHEMA_VERSION
         assert _differences(db) == []
         assert "schema_version" not in inspect(db.engine).get_table_names()

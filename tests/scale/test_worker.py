@@ -90,6 +90,31 @@ def test_a_web_process_with_no_workers_and_a_worker_process_share_the_jobs(insta
     assert "darkroom worker stopping" in worker.output()
 
 
+@pytest.mark.timeout(120)
+def test_a_pause_on_the_web_process_holds_the_worker_process_and_a_resume_frees_it(
+        install, web, tmp_path):
+    worker = install.worker(1).ready()
+    client = web.ws()
+    client.subscribe("jobs", "queue")
+    assert ok(web.post("/api/queue/pause"))["paused"] is True
+    photo = write_image(tmp_path / "IMG_1.jpg", 320, 200, seed=5)
+    job_id = ok(web.post("/import/file", {"file_path": str(photo)}))["job_id"]
+    _next(client, job_id, "job_created")
+    while True:  # the web process's count of it: the worker process was told of it before
+        status = client.recv_type("queue_status", timeout=30)
+        if status["pending"] == 1:
+            break
+    assert status["paused"] is True
+    # The worker process was woken by the new job (NOTIFY) and found the queue paused.
+    assert ok(web.get(f"/api/jobs/{job_id}"))["job"]["status"] == "pending"
+    assert ok(web.post("/api/queue/resume"))["paused"] is False
+    assert _next(client, job_id, "job_started")["photo_id"]
+    _next(client, job_id, "job_completed")
+    assert install.jobs()[0].worker.split(":")[1] == str(worker.proc.pid)
+    client.close()
+    assert worker.stop() == 0
+
+
 def _worker(env: dict, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "darkroom", "worker", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=60)

@@ -26,9 +26,10 @@ from datetime import timedelta
 from typing import Any, Iterator, Optional
 
 from sqlalchemy import func, or_, select, text, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from darkroom.db import Database, Job, Photo, utcnow
+from darkroom.db import Database, Job, Photo, QueueState, utcnow
 from darkroom.pipeline.errors import PipelineError
 from darkroom.pipeline.status import ACTIVE_JOB, JobKind, JobStatus, PhotoStatus
 
@@ -258,6 +259,28 @@ def counts(db: Database) -> dict[str, int]:
             "completed": by_status.get(JobStatus.COMPLETED, 0),
             "failed": by_status.get(JobStatus.FAILED, 0),
             "cancelled": by_status.get(JobStatus.CANCELLED, 0)}
+
+
+def is_paused(db: Database) -> bool:
+    """Whether the queue is paused, for every worker sharing this database."""
+    with db.read() as s:
+        return bool(s.scalar(select(QueueState.paused).where(QueueState.id == 1)))
+
+
+def set_paused(db: Database, paused: bool) -> None:
+    """Pause or resume the queue of every process sharing this database."""
+    for _ in range(2):  # two processes making the row at once: one insert wins, update it
+        try:
+            with db.write() as s:
+                row = s.get(QueueState, 1)
+                if row is None:
+                    s.add(QueueState(id=1, paused=paused, changed_at=utcnow()))
+                else:
+                    row.paused, row.changed_at = paused, utcnow()
+            return
+        except IntegrityError:
+            continue
+    raise RuntimeError("could not record the queue's pause")
 
 
 def get(s: Session, job_id: int) -> Job:

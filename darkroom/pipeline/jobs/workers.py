@@ -149,7 +149,6 @@ class WorkerPool:
         self.lease = float(lease)
         self.threads: list[threading.Thread] = []
         self.stopping = threading.Event()
-        self.paused = False
         self.cancel_requests = CancelRequests(self)
         self.live: dict[int, dict] = {}
         self.running: dict[int, JobContext] = {}
@@ -254,23 +253,28 @@ class WorkerPool:
                 log.warning("job notifications interrupted (polling meanwhile): %s", exc)
                 self.stopping.wait(1.0)
 
+    @property
+    def paused(self) -> bool:
+        """The queue's pause, as the database holds it for every process."""
+        return queue.is_paused(self.p.db)
+
     def pause(self) -> None:
-        self.paused = True
+        queue.set_paused(self.p.db, True)
         self.p.queue.changed()  # every screen shows it (queue_status)
 
     def resume(self) -> None:
-        self.paused = False
+        queue.set_paused(self.p.db, False)
         self.p.queue.changed()
-        self.wake()
+        self.wake()  # on PostgreSQL the NOTIFY wakes the other processes' workers too
 
     def _loop(self, name: str) -> None:
         while not self.stopping.is_set():
             job = None
-            if not self.paused:
-                try:
+            try:
+                if not self.paused:
                     job = self.claim(name)
-                except Exception as exc:
-                    report_error(exc, "claim")
+            except Exception as exc:
+                report_error(exc, "claim")
             if job is None:
                 with self._wake:
                     # A wake() since the claim means new work: look again at once.
