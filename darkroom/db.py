@@ -188,7 +188,7 @@ class Export(Base):
 
 
 class QueueState(Base):
-    """The job queue's own state, one row (``id`` 1, absent until first paused): ``paused``
+    """The job queue's own state, one row (``id`` 1, made by its migration): ``paused``
     holds every worker of every process sharing the database, and survives a restart."""
 
     __tablename__ = "queue_state"

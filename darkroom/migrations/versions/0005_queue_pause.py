@@ -1,7 +1,7 @@
 """The queue's pause in the database: one pause for every worker of every process.
 
-``queue_state`` holds one row (``id`` 1) once the queue has been paused: ``paused``
-and when it last changed. Before, each process kept its own pause in memory, so a
+``queue_state`` holds one row (``id`` 1, made here, running): ``paused`` and when
+it last changed. Before, each process kept its own pause in memory, so a
 pause on one web process left the others' and the worker processes' workers running.
 
 Revision ID: 0005
@@ -10,6 +10,8 @@ Create Date: 2026-12-03
 """
 
 from __future__ import annotations
+
+from datetime import datetime, timezone
 
 import sqlalchemy as sa
 from alembic import op
@@ -21,10 +23,12 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table("queue_state",
-                    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
-                    sa.Column("paused", sa.Boolean, nullable=False, server_default=sa.false()),
-                    sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False))
+    table = op.create_table("queue_state",
+                            sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+                            sa.Column("paused", sa.Boolean, nullable=False,
+                                      server_default=sa.false()),
+                            sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False))
+    op.bulk_insert(table, [{"id": 1, "paused": False, "changed_at": datetime.now(timezone.utc)}])
 
 
 def downgrade() -> None:

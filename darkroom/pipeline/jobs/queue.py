@@ -26,7 +26,6 @@ from datetime import timedelta
 from typing import Any, Iterator, Optional
 
 from sqlalchemy import func, or_, select, text, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from darkroom.db import Database, Job, Photo, QueueState, utcnow
@@ -269,18 +268,9 @@ def is_paused(db: Database) -> bool:
 
 def set_paused(db: Database, paused: bool) -> None:
     """Pause or resume the queue of every process sharing this database."""
-    for _ in range(2):  # two processes making the row at once: one insert wins, update it
-        try:
-            with db.write() as s:
-                row = s.get(QueueState, 1)
-                if row is None:
-                    s.add(QueueState(id=1, paused=paused, changed_at=utcnow()))
-                else:
-                    row.paused, row.changed_at = paused, utcnow()
-            return
-        except IntegrityError:
-            continue
-    raise RuntimeError("could not record the queue's pause")
+    with db.write() as s:
+        s.execute(update(QueueState).where(QueueState.id == 1)
+                  .values(paused=paused, changed_at=utcnow()))
 
 
 def get(s: Session, job_id: int) -> Job:
