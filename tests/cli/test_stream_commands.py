@@ -3,6 +3,7 @@ and exit codes."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -163,29 +164,32 @@ def test_config_prints_each_value_and_its_source(tmp_path):
     assert "default" in lines["max_clients"]
 
 
-@pytest.mark.parametrize("args", [["help"], ["--version"], ["tail", "--help"]])
-def test_a_reader_that_went_away_ends_the_command_quietly(args):
-    """`darkroom ... | head`: stdout's reader is gone before the first line."""
+@contextlib.contextmanager
+def stdout_nobody_reads():
+    """The write end of a pipe whose reader has gone (`darkroom ... | head` after head exits)."""
     read_end, write_end = os.pipe()
     os.close(read_end)
     try:
-        done = subprocess.run(cli_command(*args), cwd=ROOT, stdout=write_end, stderr=subprocess.PIPE,
-                              stdin=subprocess.DEVNULL, text=True, timeout=60)
+        yield write_end
     finally:
         os.close(write_end)
+
+
+@pytest.mark.parametrize("args", [["help"], ["--version"], ["tail", "--help"]])
+def test_a_reader_that_went_away_ends_the_command_quietly(args):
+    """`darkroom ... | head`: stdout's reader is gone before the first line."""
+    with stdout_nobody_reads() as stdout:
+        done = subprocess.run(cli_command(*args), cwd=ROOT, stdout=stdout, stderr=subprocess.PIPE,
+                              stdin=subprocess.DEVNULL, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
 
 
 def test_tail_whose_reader_went_away_closes_its_link_and_exits_quietly(hub_server):
-    read_end, write_end = os.pipe()
-    os.close(read_end)
-    try:
+    with stdout_nobody_reads() as stdout:
         proc = subprocess.Popen(cli_command("tail", "--channels", "system", "--url", hub_server.url),
-                                cwd=ROOT, stdout=write_end, stderr=subprocess.PIPE, text=True,
+                                cwd=ROOT, stdout=stdout, stderr=subprocess.PIPE, text=True,
                                 stdin=subprocess.DEVNULL)
-    finally:
-        os.close(write_end)
     try:
         wait_line(proc.stderr, READY)
         answer = hub_server.post("/websocket/broadcast",
